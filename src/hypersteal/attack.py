@@ -1,0 +1,346 @@
+"""The estimator: stationarity equations → λ, the interval of consistent λ, and diagnostics.
+
+At a minimum of ``loss(θ) + Σ_k λ_k R_k(θ)`` the gradient vanishes: ``b + Aλ = 0``. The paper solves
+the normal equations ``λ̂ = −(AᵀA)⁻¹Aᵀb``; here
+
+* the least-squares problem is solved by an orthogonal factorisation on unit-norm columns (or, with
+  bounded unknowns, by bounded-variable least squares), in the best-conditioned equivalent form;
+* hinge points on the margin get their subgradient weights β ∈ [0, 1] as unknowns, and which
+  points lie on the margin is chosen by how well each candidate set explains the equations, not by
+  a fixed tolerance (libsvm leaves |y f − 1| ≈ 1e-6 on margin points);
+* L1 coordinates held at zero only say |b_j| ≤ λ: they bound λ instead of polluting the fit;
+* the interval of λ consistent with all conditions (a small LP) says when λ is not identifiable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linprog, lsq_linear
+
+from ._validation import check_positive
+from .objectives import Objective, System, get_objective
+from .result import StealResult
+
+__all__ = ["steal", "solve_system", "Solution"]
+
+_EPS = np.finfo(float).eps
+
+
+@dataclass
+class Solution:
+    """Least-squares solution of a :class:`System` and the interval of consistent λ."""
+
+    lam: np.ndarray
+    beta: np.ndarray
+    residual: float
+    intervals: list | None = None
+    abs_residual: float = 0.0
+
+
+def _columns(system: System) -> np.ndarray:
+    if system.B is None or system.B.shape[1] == 0:
+        return system.A
+    return np.hstack([system.A, system.B])
+
+
+def solve_system(system: System, *, interval: bool = True) -> Solution:
+    """Solve ``b + Aλ + Bβ ≈ 0`` (β ∈ [0, 1], λ ≥ 0 when β is present) in the least-squares sense."""
+    b, A = system.b, system.A
+    K = A.shape[1]
+    C = _columns(system)
+    n_var = C.shape[1]
+    x = np.zeros(n_var)
+    if len(b):
+        s = np.linalg.norm(C, axis=0)
+        live = s > 0
+        Cs = C[:, live] / s[live]
+        if n_var == K:  # no bounded unknowns: plain least squares by an orthogonal factorisation
+            x[live] = np.linalg.lstsq(Cs, -b, rcond=None)[0] / s[live]
+        else:
+            lo = np.zeros(int(live.sum()))
+            hi = np.where(np.arange(n_var) < K, np.inf, 1.0)[live] * s[live]
+            sol = lsq_linear(Cs, -b, bounds=(lo, hi), method="bvls", tol=1e-15, lsq_solver="exact")
+            x[live] = sol.x / s[live]
+        x[~live] = np.nan if np.any(~live[:K]) else 0.0
+        x[K:][~live[K:]] = 0.0
+        r = b + np.nan_to_num(C @ np.nan_to_num(x))
+        denom = np.linalg.norm(b)
+        residual = float(np.linalg.norm(r) / denom) if denom > 0 else float(np.linalg.norm(r))
+        abs_res = float(np.max(np.abs(r)))
+    else:
+        x[:K] = np.nan
+        residual, abs_res = 0.0, 0.0
+    lam, beta = x[:K], x[K:]
+    solution = Solution(lam=lam, beta=beta, residual=residual, abs_residual=abs_res)
+    if interval:
+        solution.intervals = _intervals(system, solution)
+    return solution
+
+
+def _tolerance(system: System, sol: Solution) -> float:
+    """How far from zero an equation may be and still count as satisfied."""
+    C = _columns(system)
+    x = np.nan_to_num(np.concatenate([sol.lam, sol.beta]))
+    size = np.max(np.abs(system.b), initial=0.0) + np.max(np.abs(C * x), initial=0.0)
+    return 2.0 * sol.abs_residual + 64 * _EPS * size
+
+
+def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
+    """For each λ_k, the range of values satisfying every condition to within the tolerance."""
+    K = system.A.shape[1]
+    eps = _tolerance(system, sol)
+    lower = np.zeros(K)
+    for k, z in system.l1_bounds:
+        lower[k] = max(lower[k], float(np.max(z)) - eps)
+    has_beta = system.B is not None and system.B.shape[1] > 0
+    if K == 1 and not has_beta:
+        a, b = system.A[:, 0], system.b
+        lo, hi = lower[0], np.inf
+        nz = a != 0
+        if np.any(nz):
+            ends = np.stack([(-b[nz] - eps) / a[nz], (-b[nz] + eps) / a[nz]])
+            lo = max(lo, float(np.max(ends.min(axis=0))))
+            hi = float(np.min(ends.max(axis=0)))
+        if hi < lo:  # round-off: the point estimate is consistent by construction
+            lo = hi = float(sol.lam[0])
+        return [(lo, hi)]
+    return _lp_intervals(system, sol, eps, lower)
+
+
+def _lp_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray):
+    C = _columns(system)
+    K, n_var = system.A.shape[1], C.shape[1]
+    if len(system.b) == 0:
+        return [(float(lower[k]), np.inf) for k in range(K)]
+    s = np.linalg.norm(C, axis=0)
+    s[s == 0] = 1.0
+    Cs = C / s
+    row = np.maximum(np.linalg.norm(Cs, axis=1), np.abs(system.b))
+    row[row == 0] = 1.0
+    Cr, br, er = Cs / row[:, None], system.b / row, eps / row
+    A_ub = np.vstack([Cr, -Cr])
+    b_ub = np.concatenate([-br + er, br + er])
+    bounds = [(lower[k] * s[k], None) for k in range(K)] + [(0.0, s[j]) for j in range(K, n_var)]
+    out = []
+    for k in range(K):
+        ends = []
+        for sign in (1.0, -1.0):
+            c = np.zeros(n_var)
+            c[k] = sign
+            res = linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+            if res.status == 3:  # unbounded
+                ends.append(np.inf if sign < 0 else 0.0)
+            elif res.status == 0:
+                ends.append(res.x[k] / s[k])
+            else:  # infeasible within the LP's tolerance: keep the point estimate
+                ends.append(float(sol.lam[k]))
+        lo, hi = ends
+        lam = sol.lam[k]
+        if np.isfinite(lam):
+            lo, hi = min(lo, lam), max(hi, lam)
+        out.append((float(lo), float(hi)))
+    return out
+
+
+# --------------------------------------------------------------------------- hinge margin points
+
+
+def _margin_candidates(delta: np.ndarray, margin_tol: float | None) -> list[tuple[np.ndarray, float]]:
+    """Candidate margin sets, each the k points nearest the margin, with the log-gap that follows.
+
+    Returns (mask, gap) pairs; ``gap`` = log10(|δ|_(k+1) / |δ|_(k)) measures how clearly the k-th
+    point is separated from the next one (a margin set left by a solver is a tight cluster).
+    """
+    d = np.abs(delta).ravel()
+    if margin_tol is not None:
+        return [((d <= margin_tol).reshape(delta.shape), np.inf)]
+    order = np.argsort(d, kind="stable")
+    ds = np.maximum(d[order], 1e-300)
+    near = int(np.searchsorted(ds, 0.05, side="right"))
+    logs = np.log10(np.concatenate([[1e-16], np.minimum(ds[: near + 1], 0.05)]))
+    if len(logs) == near + 1:
+        logs = np.append(logs, np.log10(0.05))
+    gaps = np.diff(logs)  # gaps[k]: between the k-th and (k+1)-th nearest (k = 0: from round-off)
+    ks = {0} | {int(k) for k in np.argsort(gaps)[::-1][:8]}
+    for tol in (1e-12, 1e-9, 1e-6, 1e-4, 1e-3):
+        ks.add(int(np.searchsorted(ds, tol, side="right")))
+    out = []
+    for k in sorted(k for k in ks if k <= near):
+        m = np.zeros(d.size, dtype=bool)
+        m[order[:k]] = True
+        out.append((m.reshape(delta.shape), float(gaps[k]) if k < len(gaps) else 0.0))
+    return out
+
+
+def _best_margin(objective, data, params, form, margin_tol):
+    """Choose the margin set: among the sets that explain the equations as well as the parameters'
+    own accuracy allows, the one most clearly separated from the remaining points."""
+    delta = np.abs(objective.margins(data, params))
+    fits = []
+    for mask, gap in _margin_candidates(delta, margin_tol):
+        system = objective.system(data, params, margin=mask, **form)
+        fits.append((solve_system(system, interval=False).residual, gap, mask, system))
+    best = min(f[0] for f in fits)
+    # An error η in θ leaves margin points at |y f − 1| ~ η and a relative residual ~ η; a larger
+    # set always fits at least as well (more free weights), so the fit alone cannot decide.
+    ok = [f for f in fits if f[0] <= max(10.0 * best, 100.0 * float(np.max(delta[f[2]], initial=0.0)), 1e-12)]
+    res, _, mask, system = max(ok, key=lambda f: f[1])
+    return res, mask, system
+
+
+# --------------------------------------------------------------------------- public entry point
+
+
+def steal(
+    algorithm: str,
+    X,
+    y,
+    params: Mapping,
+    *,
+    identifiable_rtol: float = 1e-6,
+    margin_tol: float | None = None,
+    **model_options,
+) -> StealResult:
+    """Recover the regularisation hyperparameters a learner used from its parameters.
+
+    Parameters
+    ----------
+    algorithm : str
+        The learner, by our name or the paper's, case-insensitive (``"ridge"``, ``"RR"``,
+        ``"svm_hinge"``, ``"SVM-RHL"``, …); see :data:`hypersteal.registry.ALGORITHMS`.
+    X : array-like of shape (n, d)
+        The training data (for ``kernel="precomputed"``, the Gram matrix).
+    y : array-like of shape (n,) or (n, t)
+        Targets, or labels (any two labels for binary learners).
+    params : mapping
+        The learned parameters in scikit-learn's names: ``coef`` (d,) or (outputs, d) and
+        ``intercept`` for linear models; ``dual_coef`` (n,) and ``intercept`` for kernel models;
+        ``coefs`` and ``intercepts`` (lists) for MLPs. ``intercept`` defaults to 0.
+    identifiable_rtol : float, default=1e-6
+        A λ counts as identifiable when its consistent interval is narrower than this fraction of
+        it (or than what the residual of an inexact fit explains).
+    margin_tol : float, optional
+        Hinge losses: treat points with |y f − 1| ≤ margin_tol as on the margin. By default the
+        margin set is chosen from the data (see the module docstring).
+    **model_options
+        ``intercept_scaling`` (liblinear's penalised intercept) and ``fit_intercept`` for linear
+        models; ``kernel``, ``gamma``, ``degree``, ``coef0`` and ``form`` for kernel models;
+        ``activation`` for MLPs.
+
+    Returns
+    -------
+    StealResult
+        ``.lambdas``, ``.lam``, ``.interval``, ``.identifiable``, ``.residual``, ``.gradient()``.
+
+    Examples
+    --------
+    >>> import numpy as np, hypersteal
+    >>> from sklearn.linear_model import Ridge
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(50, 3)), rng.normal(size=50)
+    >>> model = Ridge(alpha=2.5).fit(X, y)
+    >>> r = hypersteal.steal("ridge", X, y, {"coef": model.coef_, "intercept": model.intercept_})
+    >>> round(r.lam, 10)
+    2.5
+    """
+    if not isinstance(params, Mapping):
+        raise TypeError(
+            f"params must be a mapping such as {{'coef': ..., 'intercept': ...}}, got {type(params).__name__}; "
+            "to steal from a fitted scikit-learn estimator use hypersteal.steal_from_estimator."
+        )
+    identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
+    if margin_tol is not None:
+        margin_tol = check_positive(margin_tol, "margin_tol", strict=False)
+    objective = get_objective(algorithm, **model_options)
+    data = objective.prepare(X, y)
+    params = objective.check_params(params, data)
+    return _attack(objective, data, params, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)
+
+
+def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol) -> StealResult:
+    forms = getattr(objective, "forms", ("primal",))
+    choices = []
+    for form in forms:
+        kw = {} if form == "primal" else {"form": form}
+        if objective.has_margin:
+            res, mask, system = _best_margin(objective, data, params, kw, margin_tol)
+        else:
+            mask, system = None, objective.system(data, params, **kw)
+            res = solve_system(system, interval=False).residual
+        choices.append((res, form, kw, mask, system))
+    # prefer the first (best-conditioned) form unless another explains the parameters far better
+    best = min(c[0] for c in choices)
+    res, form, kw, mask, system = next(c for c in choices if c[0] <= 10.0 * best + 1e-13)
+    sol = solve_system(system)
+
+    names = objective.hyperparameters
+    lam_hat = sol.lam
+    widths_ok = []
+    for k, (lo, hi) in enumerate(sol.intervals):
+        scale = abs(lam_hat[k]) if np.isfinite(lam_hat[k]) else 0.0
+        allowed = max(identifiable_rtol, 50.0 * sol.residual) * scale
+        widths_ok.append(np.isfinite(hi) and np.isfinite(lam_hat[k]) and (hi - lo) <= allowed)
+    identifiable = bool(all(widths_ok))
+    estimate = {n: float(v) for n, v in zip(names, lam_hat)}
+    lambdas = {n: (float(v) if identifiable else float("nan")) for n, v in zip(names, lam_hat)}
+
+    notes = []
+    if np.any(lam_hat < 0):
+        notes.append(
+            "the least-squares λ is negative: these parameters are not a minimum of a "
+            f"{objective.name} objective with a non-negative penalty (wrong algorithm or options?)."
+        )
+    if sol.residual > 1e-3:
+        notes.append(
+            f"relative stationarity residual {sol.residual:.3g}: the parameters are not an exact minimum "
+            "(early stopping, SGD, rounding or a different objective), so λ is approximate."
+        )
+    if not identifiable and len(system.b) == 0:
+        notes.append("no parameter gives an equation for λ (all are held at zero by the L1 penalty).")
+
+    def gradient_fn():
+        return _finite_difference_gradient(objective, data, params, kw, mask)
+
+    return StealResult(
+        algorithm=objective.name,
+        lambdas=lambdas,
+        estimate=estimate,
+        intervals={n: iv for n, iv in zip(names, sol.intervals)},
+        identifiable=identifiable,
+        residual=sol.residual,
+        n_equations=len(system.b),
+        n_margin=system.n_margin,
+        form=form,
+        warnings=notes,
+        _gradient_fn=gradient_fn,
+    )
+
+
+def _finite_difference_gradient(objective, data, params, form_kw, mask) -> np.ndarray:
+    """∂λ̂/∂θ by central differences, margin set and L1 support held fixed."""
+    theta = objective.pack(params)
+    base = np.max(np.abs(theta), initial=0.0) or 1.0
+    K = len(objective.hyperparameters)
+    grad = np.zeros((K, theta.size))
+    margin = {} if mask is None else {"margin": mask}
+    support = theta != 0
+
+    def lam_at(t):
+        p = objective.unpack(t, params)
+        return solve_system(objective.system(data, p, **margin, **form_kw), interval=False).lam
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j in range(theta.size):
+            if not support[j] and any(p.is_l1 for p in objective.penalties):
+                continue  # moving a zero coordinate changes the support, not λ̂ to first order
+            h = 1e-6 * max(abs(theta[j]), 1e-3 * base)
+            tp, tm = theta.copy(), theta.copy()
+            tp[j] += h
+            tm[j] -= h
+            grad[:, j] = (lam_at(tp) - lam_at(tm)) / (2 * h)
+    return grad

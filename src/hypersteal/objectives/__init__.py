@@ -1,0 +1,50 @@
+"""What each learner minimises: losses, regularisers, and linear, kernel and neural models.
+
+``get_objective(name, **options)`` returns a fresh objective for any accepted spelling of a
+learner's name (ours or the paper's, case-insensitive).
+"""
+
+from __future__ import annotations
+
+from ..registry import canonical_name
+from .base import System
+from .kernel import (
+    KernelLogisticL1,
+    KernelLogisticL2,
+    KernelObjective,
+    KernelRidge,
+    KernelSVMHinge,
+    KernelSVMSquaredHinge,
+)
+from .linear import (
+    ElasticNet,
+    Lasso,
+    LinearObjective,
+    LogisticL1,
+    LogisticL2,
+    Ridge,
+    SVMHinge,
+    SVMSquaredHinge,
+)
+from .neural import MLPClassification, MLPRegression
+from .objective import Data, Objective
+
+OBJECTIVES: dict[str, type[Objective]] = {
+    cls.name: cls
+    for cls in (
+        Ridge, Lasso, ElasticNet, KernelRidge, LogisticL2, LogisticL1, KernelLogisticL2,
+        KernelLogisticL1, SVMSquaredHinge, SVMHinge, KernelSVMSquaredHinge, KernelSVMHinge,
+        MLPRegression, MLPClassification,
+    )
+}
+
+
+def get_objective(algorithm: str, **options) -> Objective:
+    """A new objective for ``algorithm`` (any accepted spelling) with its model options."""
+    return OBJECTIVES[canonical_name(algorithm)](**options)
+
+
+__all__ = [
+    "OBJECTIVES", "get_objective", "Data", "Objective", "System", "LinearObjective", "KernelObjective",
+    *[cls.__name__ for cls in OBJECTIVES.values()],
+]

@@ -1,0 +1,204 @@
+"""Building blocks of every objective: losses on scores, penalties, and the stationarity system.
+
+An objective is ``loss(X, y, θ) + Σ_k λ_k R_k(θ)`` (losses are sums over rows, regularisers carry no
+½). At a minimum its gradient vanishes, which gives the linear system in λ that the attack solves::
+
+    b + A λ + B β = 0          (one row per penalised parameter)
+    |b_j| ≤ λ_k                (parameters an L1 term k holds at exactly zero)
+
+``b = ∂loss/∂θ``, ``A = [∂R_1/∂θ … ∂R_K/∂θ]`` and ``B`` holds the columns of hinge points that lie
+exactly on the margin, whose subgradient weights β ∈ [0, 1] are unknown too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp, softmax
+
+__all__ = [
+    "System",
+    "Loss",
+    "SquaredLoss",
+    "LogisticLoss",
+    "MultinomialLoss",
+    "SquaredHingeLoss",
+    "HingeLoss",
+    "Penalty",
+    "L2",
+    "L1",
+    "KernelL2",
+]
+
+
+@dataclass
+class System:
+    """Stationarity conditions ``b + A λ + B β = 0`` and ``|z_j| ≤ λ_k``, with β ∈ [0, 1].
+
+    Attributes
+    ----------
+    b : ndarray of shape (p,)
+        Loss gradient on the rows that are equations.
+    A : ndarray of shape (p, K)
+        Regulariser gradients, one column per hyperparameter.
+    B : ndarray of shape (p, M) or None
+        Columns of the bounded unknowns (hinge margin points).
+    l1_bounds : list of (k, ndarray)
+        For an L1 term k, the loss gradients of the parameters it holds at zero: λ_k ≥ |z_j|.
+    form : str
+        ``"primal"`` or ``"reduced"`` (an invertible factor common to b and A removed).
+    scale : float
+        ``‖b‖`` of the full loss gradient, the denominator of the relative residual.
+    """
+
+    b: np.ndarray
+    A: np.ndarray
+    B: np.ndarray | None = None
+    l1_bounds: list = field(default_factory=list)
+    form: str = "primal"
+    scale: float = 0.0
+    n_margin: int = 0
+
+    def __post_init__(self):
+        if not self.scale:
+            self.scale = float(np.linalg.norm(self.b))
+
+
+# --------------------------------------------------------------------------- losses on scores F
+
+
+class Loss:
+    """A loss ``Σ_i ℓ(y_i, f_i)`` on scores F of shape (n, c), with its gradient ∂loss/∂F."""
+
+    #: label encoding for binary problems, (negative, positive)
+    encoding: tuple[float, float] | None = None
+    name = "loss"
+
+    def value(self, F: np.ndarray, Y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def grad(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class SquaredLoss(Loss):
+    """Σ (y − f)², gradient 2(f − y)."""
+
+    name = "squared"
+
+    def value(self, F, Y):
+        return float(np.sum((F - Y) ** 2))
+
+    def grad(self, F, Y):
+        return 2.0 * (F - Y)
+
+
+class LogisticLoss(Loss):
+    """Σ CE(y, σ(f)) = Σ −y log σ(f) − (1 − y) log(1 − σ(f)), y ∈ {0, 1}; gradient σ(f) − y."""
+
+    encoding = (0.0, 1.0)
+    name = "logistic"
+
+    def value(self, F, Y):
+        return float(-np.sum(Y * log_expit(F) + (1.0 - Y) * log_expit(-F)))
+
+    def grad(self, F, Y):
+        return expit(F) - Y
+
+
+class MultinomialLoss(Loss):
+    """Σ CE(y, softmax(f)) = Σ_i −log softmax(f_i)_{y_i}, Y one-hot; gradient softmax(F) − Y."""
+
+    name = "multinomial"
+
+    def value(self, F, Y):
+        return float(np.sum(logsumexp(F, axis=1) - np.sum(Y * F, axis=1)))
+
+    def grad(self, F, Y):
+        return softmax(F, axis=1) - Y
+
+
+class SquaredHingeLoss(Loss):
+    """Σ max(0, 1 − y f)², y ∈ {−1, +1}; gradient −2 y max(0, 1 − y f)."""
+
+    encoding = (-1.0, 1.0)
+    name = "squared_hinge"
+
+    def value(self, F, Y):
+        return float(np.sum(np.maximum(0.0, 1.0 - Y * F) ** 2))
+
+    def grad(self, F, Y):
+        return -2.0 * Y * np.maximum(0.0, 1.0 - Y * F)
+
+
+class HingeLoss(Loss):
+    """Σ max(0, 1 − y f), y ∈ {−1, +1}; subgradient −y on points with y f < 1, −β y on the margin.
+
+    ``grad`` gives the subgradient with β = 0 (margin points contribute nothing); the attack adds
+    the margin points' weights as bounded unknowns.
+    """
+
+    encoding = (-1.0, 1.0)
+    name = "hinge"
+
+    def value(self, F, Y):
+        return float(np.sum(np.maximum(0.0, 1.0 - Y * F)))
+
+    def grad(self, F, Y):
+        return np.where(Y * F < 1.0, -Y, 0.0)
+
+
+# --------------------------------------------------------------------------- penalties
+
+
+class Penalty:
+    """A regulariser R(θ) of the penalised parameters θ, with its (sub)gradient."""
+
+    name = "R"
+    is_l1 = False
+
+    def value(self, theta: np.ndarray, **kw) -> float:
+        raise NotImplementedError
+
+    def grad(self, theta: np.ndarray, **kw) -> np.ndarray:
+        raise NotImplementedError
+
+
+class L2(Penalty):
+    """‖θ‖², gradient 2θ."""
+
+    name = "l2"
+
+    def value(self, theta, **kw):
+        return float(theta @ theta)
+
+    def grad(self, theta, **kw):
+        return 2.0 * theta
+
+
+class L1(Penalty):
+    """‖θ‖₁, subgradient sign(θ) (sign(0) = 0; zero coordinates become bounds |b_j| ≤ λ)."""
+
+    name = "l1"
+    is_l1 = True
+
+    def value(self, theta, **kw):
+        return float(np.sum(np.abs(theta)))
+
+    def grad(self, theta, **kw):
+        return np.sign(theta)
+
+
+class KernelL2(Penalty):
+    """αᵀKα (the RKHS norm of f), gradient 2Kα (per output column)."""
+
+    name = "rkhs"
+
+    def value(self, theta, *, K, **kw):
+        a = theta.reshape(K.shape[0], -1)
+        return float(np.sum(a * (K @ a)))
+
+    def grad(self, theta, *, K, **kw):
+        a = theta.reshape(K.shape[0], -1)
+        return (2.0 * (K @ a)).ravel()

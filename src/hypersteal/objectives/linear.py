@@ -1,0 +1,231 @@
+"""Linear models: f(x) = Wx + c, with W of shape (outputs, d) and an unpenalised intercept c.
+
+Multi-output regression and multinomial logistic regression flatten W; one-vs-rest hinge models
+stack the equations of every binary sub-problem (they share λ). A liblinear-style *penalised*
+intercept (``intercept_scaling=s``) is an ordinary coordinate of w on a constant feature s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import InputError, check_array, check_positive, check_X_y
+from .base import (
+    L1,
+    L2,
+    HingeLoss,
+    LogisticLoss,
+    MultinomialLoss,
+    SquaredHingeLoss,
+    SquaredLoss,
+    System,
+)
+from .objective import Data, Objective
+
+__all__ = [
+    "LinearObjective",
+    "Ridge",
+    "Lasso",
+    "ElasticNet",
+    "LogisticL2",
+    "LogisticL1",
+    "SVMSquaredHinge",
+    "SVMHinge",
+]
+
+
+class LinearObjective(Objective):
+    """Shared code of the linear learners. ``params``: ``coef`` (d,) or (outputs, d), ``intercept``."""
+
+    option_defaults = {"intercept_scaling": None, "fit_intercept": None}
+    regression = False
+
+    def prepare(self, X, y) -> Data:
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
+        s = self.options["intercept_scaling"]
+        if s is not None:
+            s = check_positive(s, "intercept_scaling")
+            X = np.hstack([X, np.full((X.shape[0], 1), s)])
+        if self.regression:
+            Y = check_array(y, "y", ndim=(1, 2))
+            Y = Y[:, None] if Y.ndim == 1 else Y
+            return Data(X=X, Y=Y)
+        Y, classes = self._encode_labels(y)
+        return Data(X=X, Y=Y, classes=classes, y_raw=y)
+
+    def check_params(self, params, data: Data) -> dict:
+        if "coef" not in params:
+            raise InputError(
+                f"{self.name} needs params['coef'] (the weights, scikit-learn's coef_); "
+                f"got keys {sorted(params)}."
+            )
+        W = check_array(params["coef"], "params['coef']", ndim=(1, 2))
+        W = np.atleast_2d(W)
+        s = self.options["intercept_scaling"]
+        d = data.X.shape[1] - (s is not None)
+        if W.shape[1] != d:
+            raise InputError(
+                f"params['coef'] has {W.shape[1]} feature weights but X has {d} columns; "
+                "pass the coefficients fitted on this X."
+            )
+        c = check_array(params.get("intercept", 0.0), "params['intercept']", ndim=(0, 1))
+        c = np.broadcast_to(np.atleast_1d(c), (W.shape[0],)).astype(float) if c.size in (1, W.shape[0]) \
+            else None
+        if c is None:
+            raise InputError(
+                f"params['intercept'] has {np.size(params['intercept'])} values but coef has "
+                f"{W.shape[0]} row(s); pass one intercept per row of coef."
+            )
+        self._check_outputs(W, data)
+        if s is not None:  # liblinear: the intercept is the weight of a constant feature s
+            W = np.hstack([W, (c / s)[:, None]])
+            c = np.zeros_like(c)
+        return {"coef": W, "intercept": c}
+
+    def _check_outputs(self, W, data: Data):
+        c_out = data.Y.shape[1]
+        if W.shape[0] != c_out:
+            if self.regression:
+                raise InputError(
+                    f"params['coef'] has {W.shape[0]} output row(s) but y has {c_out} target column(s)."
+                )
+            raise InputError(
+                f"params['coef'] has {W.shape[0]} row(s) but y has {len(data.classes)} classes; a binary "
+                f"model has 1 row, a {len(data.classes)}-class model one row per class."
+            )
+
+    def pack(self, params):
+        return params["coef"].ravel()
+
+    def unpack(self, theta, params):
+        return {**params, "coef": theta.reshape(params["coef"].shape)}
+
+    def scores(self, data, params):
+        return data.X @ params["coef"].T + params["intercept"]
+
+    def loss_gradient(self, data, params):
+        G = self.loss.grad(self.scores(data, params), data.Y)
+        return (G.T @ data.X).ravel()
+
+    # ---------------------------------------------------------------- hinge: margin points
+    def _fits_intercept(self, params) -> bool:
+        fit = self.options["fit_intercept"]
+        if fit is None:  # an intercept was given and is not penalised
+            return self.options["intercept_scaling"] is None and bool(np.any(params["intercept"] != 0))
+        return bool(fit) and self.options["intercept_scaling"] is None
+
+    def system(self, data, params, margin=None) -> System:
+        if not self.has_margin:
+            return super().system(data, params)
+        F = self.scores(data, params)
+        Y = data.Y
+        margin = np.zeros(Y.shape, dtype=bool) if margin is None else margin
+        inside = (Y * F < 1.0) & ~margin
+        G = np.where(inside, -Y, 0.0)
+        b = (G.T @ data.X).ravel()
+        A = self.penalty_gradients(data, params)
+        d = data.X.shape[1]
+        idx = np.argwhere(margin)  # (i, k) pairs
+        B = np.zeros((b.size, len(idx)))
+        for m, (i, k) in enumerate(idx):
+            B[k * d:(k + 1) * d, m] = -Y[i, k] * data.X[i]
+        extra = None
+        if self._fits_intercept(params):
+            b0 = G.sum(axis=0)
+            B0 = np.zeros((Y.shape[1], len(idx)))
+            B0[idx[:, 1], np.arange(len(idx))] = -Y[idx[:, 0], idx[:, 1]]
+            extra = (b0, B0)
+        return self._l1_split(b, A, self.pack(params), B=B, extra=extra, n_margin=len(idx))
+
+
+class Ridge(LinearObjective):
+    """Ridge regression (RR): ``Σ_i (y_i − x_iᵀw − c)² + λ‖w‖²``.
+
+    b = 2Xᵀ(Xw + c − y), a = 2w. Multi-output W (t, d) is flattened.
+    """
+
+    name, paper, regression = "ridge", "RR", True
+    loss, penalties = SquaredLoss(), (L2(),)
+
+
+class Lasso(LinearObjective):
+    """LASSO: ``Σ_i (y_i − x_iᵀw − c)² + λ‖w‖₁``.
+
+    b = 2Xᵀ(Xw + c − y), a = sign(w); zero coordinates give |b_j| ≤ λ. Above
+    λ_max = 2‖Xᵀ(y − ȳ)‖_∞ every weight is zero and only λ ≥ λ_max is known.
+    """
+
+    name, paper, regression = "lasso", "LASSO", True
+    loss, penalties = SquaredLoss(), (L1(),)
+
+
+class ElasticNet(LinearObjective):
+    """Elastic net: ``Σ_i (y_i − x_iᵀw − c)² + λ₁‖w‖₁ + λ₂‖w‖²``.
+
+    b = 2Xᵀ(Xw + c − y), A = [sign(w), 2w]: two hyperparameters, ``lambda_l1`` and ``lambda_l2``.
+    """
+
+    name, paper, regression = "elastic_net", "ENet", True
+    loss, penalties = SquaredLoss(), (L1(), L2())
+
+
+class _LogisticBase(LinearObjective):
+    loss = LogisticLoss()
+
+    def check_params(self, params, data):
+        out = super().check_params(params, data)
+        # the loss follows the shape of coef: one row = binary sigmoid, one row per class = softmax
+        self.loss = LogisticLoss() if out["coef"].shape[0] == 1 else MultinomialLoss()
+        return out
+
+    def _check_outputs(self, W, data):
+        n_classes = len(data.classes)
+        if n_classes == 2 and W.shape[0] in (1, 2):
+            if W.shape[0] == 2:  # two-class softmax
+                data.Y = np.column_stack([1.0 - data.Y[:, 0], data.Y[:, 0]])
+            return
+        if W.shape[0] != n_classes or n_classes == 2:
+            super()._check_outputs(W, data)
+
+
+class LogisticL2(_LogisticBase):
+    """L2-regularised logistic regression (L2-LR): ``Σ_i CE(y_i, σ(x_iᵀw + c)) + λ‖w‖²``.
+
+    b = Xᵀ(σ(Xw + c) − y), a = 2w. With one coef row per class (≥ 3 classes) the loss is the
+    multinomial cross-entropy ``Σ_i −log softmax(Wx_i + c)_{y_i}`` and W is flattened.
+    """
+
+    name, paper = "logistic_l2", "L2-LR"
+    penalties = (L2(),)
+
+
+class LogisticL1(_LogisticBase):
+    """L1-regularised logistic regression (L1-LR): ``Σ_i CE(y_i, σ(x_iᵀw + c)) + λ‖w‖₁``.
+
+    b = Xᵀ(σ(Xw + c) − y), a = sign(w); zero coordinates give |b_j| ≤ λ.
+    """
+
+    name, paper = "logistic_l1", "L1-LR"
+    penalties = (L1(),)
+
+
+class SVMSquaredHinge(LinearObjective):
+    """Linear SVM, squared hinge loss (SVM-SHL): ``Σ_i max(0, 1 − y_i(x_iᵀw + c))² + λ‖w‖²``.
+
+    b = −2 Σ_{i∈S} y_i m_i x_i with m_i = 1 − y_i f_i and S = {i : y_i f_i < 1}; a = 2w.
+    More than two classes: one-vs-rest, one coef row per class, equations stacked.
+    """
+
+    name, paper = "svm_squared_hinge", "SVM-SHL"
+    loss, penalties = SquaredHingeLoss(), (L2(),)
+
+
+class SVMHinge(LinearObjective):
+    """Linear SVM, hinge loss (SVM-RHL): ``Σ_i max(0, 1 − y_i(x_iᵀw + c)) + λ‖w‖²``.
+
+    Subgradient b = −Σ_{y_i f_i < 1} y_i x_i − Σ_{margin} β_i y_i x_i with unknown β_i ∈ [0, 1];
+    a = 2w. With an unpenalised intercept, Σ_{y_i f_i<1} y_i + Σ_margin β_i y_i = 0 as well.
+    """
+
+    name, paper = "svm_hinge", "SVM-RHL"
+    loss, penalties = HingeLoss(), (L2(),)

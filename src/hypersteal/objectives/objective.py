@@ -1,0 +1,154 @@
+"""The :class:`Objective` interface every learner family implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import InputError, check_binary_labels, check_options
+from .base import HingeLoss, Loss, Penalty, System
+
+__all__ = ["Data", "Objective"]
+
+
+@dataclass
+class Data:
+    """Training data as an objective sees it: features, encoded targets, and what was derived."""
+
+    X: np.ndarray
+    Y: np.ndarray  # (n, c): targets, {0,1} / {−1,+1} labels, or one-hot rows
+    classes: np.ndarray | None = None
+    K: np.ndarray | None = None  # Gram matrix of kernel models
+    y_raw: np.ndarray | None = None
+
+
+class Objective:
+    """``loss(X, y, θ) + Σ_k λ_k R_k(θ)``: what a learner minimises, and its stationarity system.
+
+    Subclasses set ``loss``, ``penalties`` and implement :meth:`prepare`, :meth:`check_params`,
+    :meth:`pack`, :meth:`unpack`, :meth:`scores` and :meth:`loss_gradient`. The base class builds
+    the system ``b + A λ (+ B β) = 0`` from them.
+    """
+
+    name = "objective"
+    paper = ""
+    loss: Loss
+    penalties: tuple[Penalty, ...] = ()
+    #: option name → default; anything else is refused
+    option_defaults: dict = {}
+
+    def __init__(self, **options):
+        check_options(options, self.option_defaults, where=f"{self.name}")
+        self.options = {**self.option_defaults, **options}
+
+    # ------------------------------------------------------------------ interface
+    @property
+    def hyperparameters(self) -> tuple[str, ...]:
+        """Names of the λs, in the order of the columns of A."""
+        if len(self.penalties) == 1:
+            return ("lambda",)
+        return tuple(f"lambda_{p.name}" for p in self.penalties)
+
+    def prepare(self, X, y) -> Data:
+        raise NotImplementedError
+
+    def check_params(self, params, data: Data) -> dict:
+        raise NotImplementedError
+
+    def pack(self, params: dict) -> np.ndarray:
+        """The penalised parameters θ as one vector."""
+        raise NotImplementedError
+
+    def unpack(self, theta: np.ndarray, params: dict) -> dict:
+        """``params`` with θ replaced (the inverse of :meth:`pack`)."""
+        raise NotImplementedError
+
+    def scores(self, data: Data, params: dict) -> np.ndarray:
+        """Model outputs F of shape (n, c) before the link."""
+        raise NotImplementedError
+
+    def loss_gradient(self, data: Data, params: dict) -> np.ndarray:
+        """b = ∂loss/∂θ."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ shared
+    def _penalty_kw(self, data: Data) -> dict:
+        return {}
+
+    def loss_value(self, data: Data, params: dict) -> float:
+        return self.loss.value(self.scores(data, params), data.Y)
+
+    def penalty_values(self, data: Data, params: dict) -> np.ndarray:
+        theta = self.pack(params)
+        return np.array([p.value(theta, **self._penalty_kw(data)) for p in self.penalties])
+
+    def penalty_gradients(self, data: Data, params: dict) -> np.ndarray:
+        """A = [∂R_1/∂θ … ∂R_K/∂θ], shape (p, K)."""
+        theta = self.pack(params)
+        return np.column_stack([p.grad(theta, **self._penalty_kw(data)) for p in self.penalties])
+
+    def value(self, data: Data, params: dict, lambdas) -> float:
+        """The objective ``loss + Σ λ_k R_k`` at ``params``."""
+        lambdas = np.atleast_1d(np.asarray(lambdas, dtype=float))
+        return self.loss_value(data, params) + float(lambdas @ self.penalty_values(data, params))
+
+    @property
+    def has_margin(self) -> bool:
+        return isinstance(self.loss, HingeLoss)
+
+    def system(self, data: Data, params: dict, margin: np.ndarray | None = None) -> System:
+        """Stationarity system at ``params``; ``margin`` marks hinge points on the margin."""
+        b = self.loss_gradient(data, params)
+        A = self.penalty_gradients(data, params)
+        return self._l1_split(b, A, self.pack(params))
+
+    def _l1_split(self, b, A, theta, B=None, extra=None, **kw) -> System:
+        """Turn the coordinates an L1 term holds at zero into bounds instead of equations."""
+        scale = float(np.linalg.norm(b))
+        bounds = []
+        rows = np.ones(len(b), dtype=bool)
+        for k, pen in enumerate(self.penalties):
+            if pen.is_l1:
+                zero = theta == 0
+                if np.any(zero):
+                    bounds.append((k, np.abs(b[zero])))
+                rows &= ~zero
+        b, A = b[rows], A[rows]
+        if B is not None:
+            B = B[rows]
+        if extra is not None:  # rows that hold no λ (an unpenalised intercept's equation)
+            b0, B0 = extra
+            b = np.concatenate([b, b0])
+            A = np.vstack([A, np.zeros((len(b0), A.shape[1]))])
+            B = np.vstack([B, B0])
+        return System(b=b, A=A, B=B, l1_bounds=bounds, scale=scale, **kw)
+
+    def margins(self, data: Data, params: dict) -> np.ndarray:
+        """δ = y·f − 1 for hinge losses (n, c); margin points have δ ≈ 0."""
+        return data.Y * self.scores(data, params) - 1.0
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def _encode_labels(self, y, n_outputs_hint=None):
+        """Encode class labels for the loss; returns Y (n, c) and the classes."""
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise InputError(f"{self.name} needs one class label per row (1-D y), got shape {y.shape}.")
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise InputError(
+                f"{self.name} is a classifier but y holds a single class ({classes[0]!r}); "
+                "pass data with at least two classes."
+            )
+        if len(classes) == 2:
+            enc, classes = check_binary_labels(y, encoding=self.loss.encoding or (0.0, 1.0),
+                                               algorithm=self.name)
+            return enc[:, None], classes
+        onehot = (y[:, None] == classes[None, :]).astype(float)
+        if self.loss.encoding == (-1.0, 1.0):
+            onehot = 2.0 * onehot - 1.0
+        return onehot, classes
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != self.option_defaults[k])
+        return f"{type(self).__name__}({self.name!r}{', ' + opts if opts else ''})"
