@@ -62,7 +62,9 @@ def check_array(a, name: str, *, ndim: int | tuple[int, ...] = 2, allow_empty: b
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
-        raise InputError(f"{name} could not be read as a numeric array ({exc}); pass a rectangular array.")
+        raise InputError(
+            f"{name} could not be read as a numeric array ({exc}); pass a rectangular array."
+        ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         try:
             arr = arr.astype(float)

@@ -249,7 +249,8 @@ def steal(
     """
     if not isinstance(params, Mapping):
         raise TypeError(
-            f"params must be a mapping such as {{'coef': ..., 'intercept': ...}}, got {type(params).__name__}; "
+            "params must be a mapping such as {'coef': ..., 'intercept': ...}, got "
+            f"{type(params).__name__}; "
             "to steal from a fitted scikit-learn estimator use hypersteal.steal_from_estimator."
         )
     identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
