@@ -1,0 +1,113 @@
+"""Every objective's loss and regulariser gradients against central finite differences."""
+
+import numpy as np
+import pytest
+
+from hypersteal.objectives import OBJECTIVES, get_objective
+
+rng = np.random.default_rng(0)
+N, D = 40, 5
+X = rng.normal(size=(N, D))
+Y_REG = X @ rng.normal(size=D) + 0.3 * rng.normal(size=N)
+Y_BIN = (X[:, 0] + 0.5 * rng.normal(size=N) > 0).astype(int)
+Y_MULTI = np.digitize(X[:, 0] + 0.3 * rng.normal(size=N), [-0.5, 0.5])  # three classes
+
+
+def random_params(objective, data, *, outputs=1, hidden=(4, 3)):
+    g = np.random.default_rng(1)
+    name = objective.name
+    if name.startswith("mlp"):
+        sizes = [D, *hidden, outputs]
+        return {
+            "coefs": [0.5 * g.normal(size=(a, b)) for a, b in zip(sizes[:-1], sizes[1:])],
+            "intercepts": [0.1 * g.normal(size=b) for b in sizes[1:]],
+        }
+    if name.startswith("kernel"):
+        return {"dual_coef": 0.3 * g.normal(size=(N, outputs)).squeeze(-1) if outputs == 1
+                else 0.3 * g.normal(size=(N, outputs)), "intercept": 0.2}
+    coef = 0.4 * g.normal(size=(outputs, D))
+    return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs)}
+
+
+def targets_for(name, multi=False):
+    regression = name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression")
+    if regression:
+        return Y_REG
+    return Y_MULTI if multi else Y_BIN
+
+
+def fd_check(objective, data, params):
+    theta = objective.pack(params)
+    h = 1e-6
+
+    def f(t, which):
+        p = objective.unpack(t, params)
+        return objective.loss_value(data, p) if which == "loss" else objective.penalty_values(data, p)
+
+    num_b = np.empty_like(theta)
+    num_A = np.empty((theta.size, len(objective.penalties)))
+    for j in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[j] += h
+        tm[j] -= h
+        num_b[j] = (f(tp, "loss") - f(tm, "loss")) / (2 * h)
+        num_A[j] = (f(tp, "pen") - f(tm, "pen")) / (2 * h)
+    b = objective.loss_gradient(data, params)
+    A = objective.penalty_gradients(data, params)
+    np.testing.assert_allclose(b, num_b, rtol=1e-6, atol=1e-6 * np.max(np.abs(num_b)))
+    np.testing.assert_allclose(A, num_A, rtol=1e-6, atol=1e-7)
+
+
+CASES = [(name, {}) for name in OBJECTIVES]
+CASES += [(k, {"kernel": kern, **extra}) for k in ("kernel_ridge", "kernel_logistic_l2", "kernel_svm_squared_hinge")
+          for kern, extra in [("linear", {}), ("poly", {"degree": 2, "gamma": 0.3}),
+                              ("sigmoid", {"gamma": 0.1}), ("laplacian", {"gamma": 0.5})]]
+CASES += [(m, {"activation": a}) for m in ("mlp_regression", "mlp_classification")
+          for a in ("identity", "logistic", "tanh", "relu")]
+
+
+@pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
+def test_gradients_match_finite_differences(name, options):
+    objective = get_objective(name, **options)
+    data = objective.prepare(X, targets_for(name))
+    params = objective.check_params(random_params(objective, data), data)
+    fd_check(objective, data, params)
+
+
+@pytest.mark.parametrize("name", ["logistic_l2", "svm_squared_hinge", "mlp_classification"])
+def test_multiclass_gradients(name):
+    objective = get_objective(name)
+    data = objective.prepare(X, Y_MULTI)
+    params = objective.check_params(random_params(objective, data, outputs=3), data)
+    fd_check(objective, data, params)
+
+
+def test_multi_output_ridge_and_penalised_intercept():
+    Y2 = np.column_stack([Y_REG, -2 * Y_REG + 1])
+    objective = get_objective("ridge")
+    data = objective.prepare(X, Y2)
+    fd_check(objective, data, objective.check_params(random_params(objective, data, outputs=2), data))
+    objective = get_objective("svm_squared_hinge", intercept_scaling=3.0)
+    data = objective.prepare(X, Y_BIN)
+    params = objective.check_params({"coef": np.ones(D) * 0.2, "intercept": 0.6}, data)
+    assert params["coef"].shape == (1, D + 1) and params["coef"][0, -1] == pytest.approx(0.2)
+    fd_check(objective, data, params)
+
+
+def test_kernel_reduced_form_is_full_form_without_K():
+    objective = get_objective("kernel_ridge", kernel="rbf", gamma=0.2)
+    data = objective.prepare(X, Y_REG)
+    params = objective.check_params(random_params(objective, data), data)
+    full = objective.system(data, params, form="full")
+    reduced = objective.system(data, params, form="reduced")
+    np.testing.assert_allclose(data.K @ reduced.b, full.b, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(data.K @ reduced.A, full.A, rtol=1e-10, atol=1e-10)
+
+
+def test_objective_value_is_loss_plus_penalties():
+    objective = get_objective("elastic_net")
+    data = objective.prepare(X, Y_REG)
+    params = objective.check_params({"coef": np.arange(D) - 2.0, "intercept": 0.5}, data)
+    w = np.arange(D) - 2.0
+    expected = np.sum((Y_REG - X @ w - 0.5) ** 2) + 0.3 * np.abs(w).sum() + 0.7 * (w @ w)
+    assert objective.value(data, params, [0.3, 0.7]) == pytest.approx(expected, rel=1e-12)
