@@ -29,6 +29,7 @@ class InputError(ValueError):
 
 def suggest(name: str, valid: Iterable[str]) -> str:
     """Return ``" Did you mean 'x'?"`` for the closest valid name, or an empty string."""
+    valid = [str(v) for v in valid]
     close = difflib.get_close_matches(str(name).lower(), [v.lower() for v in valid], n=1, cutoff=0.5)
     if not close:
         return ""

@@ -1,0 +1,101 @@
+"""The ``hypersteal`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Steal the regularisation hyperparameters of trained machine-learning models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg="red", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def steal(
+    algorithm: str = typer.Option(..., "--algorithm", "-a", help="Learner: ridge, RR, SVM-RHL, ..."),
+    data: Path = typer.Option(..., "--data", help="Training data: .csv, .parquet or .npz (X, y)."),
+    params: Path = typer.Option(..., "--params", help="Learned parameters: .npz or .json."),
+    target: str | None = typer.Option(None, "--target", help="Target column of a CSV/Parquet file."),
+    kernel: str | None = typer.Option(None, help="Kernel of a kernel model (rbf, poly, ...)."),
+    gamma: float | None = typer.Option(None, help="Kernel gamma."),
+    degree: int | None = typer.Option(None, help="Polynomial kernel degree."),
+    coef0: float | None = typer.Option(None, help="Kernel coef0."),
+    activation: str | None = typer.Option(None, help="MLP hidden activation."),
+    intercept_scaling: float | None = typer.Option(
+        None, help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+):
+    """Recover λ from a model's parameters and its training data."""
+    import hypersteal
+    from hypersteal.io import load_data, load_params
+
+    options = {
+        k: v
+        for k, v in dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0, activation=activation,
+                         intercept_scaling=intercept_scaling).items()
+        if v is not None
+    }
+    try:
+        X, y = load_data(data, target)
+        result = hypersteal.steal(algorithm, X, y, load_params(params), **options)
+    except (ValueError, TypeError) as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        typer.echo(result.summary())
+
+
+@app.command()
+def algorithms():
+    """List the learners hypersteal can attack, with the paper's names."""
+    from hypersteal.objectives import OBJECTIVES
+    from hypersteal.registry import ALGORITHMS
+
+    for name, paper in ALGORITHMS.items():
+        doc = (OBJECTIVES[name].__doc__ or "").strip().splitlines()[0]
+        typer.echo(f"{name:<26} {paper:<9} {doc}")
+
+
+@app.command()
+def reproduce(
+    quick: bool = typer.Option(False, "--quick", help="Fewer λ values and subsampled large datasets."),
+    full: bool = typer.Option(False, "--full", help="The paper's full grid."),
+    out: Path = typer.Option(Path("hypersteal-results"), "--out", help="Output folder."),
+    only: list[str] | None = typer.Option(None, "--only", help="Run only these sections (repeatable)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes."),
+):
+    """Reproduce the paper's experiments: figures, results.json, report.md and index.html."""
+    if quick and full:
+        _fail("choose one of --quick and --full.")
+    from hypersteal import experiments
+
+    if only:
+        unknown = [s for s in only if s not in experiments.SECTIONS]
+        if unknown:
+            _fail(f"unknown section(s) {unknown}; valid: {', '.join(experiments.SECTIONS)}.")
+    try:
+        experiments.reproduce(out=out, mode="full" if full else "quick", only=only, jobs=jobs)
+    except (ValueError, TypeError) as exc:
+        _fail(str(exc))
+    typer.echo(f"Report: {out / 'index.html'}  ({out / 'report.md'}, {out / 'results.json'})")
+
+
+def main(argv=None):  # console-script entry point
+    return app(args=argv, prog_name="hypersteal")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
