@@ -6,10 +6,11 @@
 """
 
 from ._validation import InputError
+from .adapters import steal_from_estimator
 from .attack import steal
 from .registry import ALGORITHMS, canonical_name
 from .result import StealResult
 
 __version__ = "0.1.0"
 
-__all__ = ["steal", "StealResult", "InputError", "ALGORITHMS", "canonical_name", "__version__"]
+__all__ = ["steal", "steal_from_estimator", "StealResult", "InputError", "ALGORITHMS", "canonical_name", "__version__"]

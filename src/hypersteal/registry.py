@@ -22,6 +22,7 @@ ALGORITHMS: dict[str, str] = {
     "kernel_svm_hinge": "KSVM-RHL",
     "mlp_regression": "NN-R",
     "mlp_classification": "NN-C",
+    "logistic_elastic_net": "ENet-LR",
 }
 
 #: Every accepted spelling (lower-case) → canonical name.
@@ -54,6 +55,7 @@ ALIASES.update(
         "nn_regression": "mlp_regression",
         "nn_classification": "mlp_classification",
         "mlp": "mlp_regression",
+        "elastic_net_logistic": "logistic_elastic_net",
     }
 )
 

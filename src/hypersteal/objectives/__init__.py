@@ -20,6 +20,7 @@ from .linear import (
     ElasticNet,
     Lasso,
     LinearObjective,
+    LogisticElasticNet,
     LogisticL1,
     LogisticL2,
     Ridge,
@@ -34,7 +35,7 @@ OBJECTIVES: dict[str, type[Objective]] = {
     for cls in (
         Ridge, Lasso, ElasticNet, KernelRidge, LogisticL2, LogisticL1, KernelLogisticL2,
         KernelLogisticL1, SVMSquaredHinge, SVMHinge, KernelSVMSquaredHinge, KernelSVMHinge,
-        MLPRegression, MLPClassification,
+        MLPRegression, MLPClassification, LogisticElasticNet,
     )
 }
 

@@ -29,6 +29,7 @@ __all__ = [
     "ElasticNet",
     "LogisticL2",
     "LogisticL1",
+    "LogisticElasticNet",
     "SVMSquaredHinge",
     "SVMHinge",
 ]
@@ -207,6 +208,17 @@ class LogisticL1(_LogisticBase):
 
     name, paper = "logistic_l1", "L1-LR"
     penalties = (L1(),)
+
+
+class LogisticElasticNet(_LogisticBase):
+    """Elastic-net logistic regression: ``Σ_i CE(y_i, σ(x_iᵀw + c)) + λ₁‖w‖₁ + λ₂‖w‖²``.
+
+    b = Xᵀ(σ(Xw + c) − y), A = [sign(w), 2w]; scikit-learn's ``LogisticRegression(C, l1_ratio=r)``
+    has λ₁ = r/C and λ₂ = (1 − r)/(2C).
+    """
+
+    name, paper = "logistic_elastic_net", "ENet-LR"
+    penalties = (L1(), L2())
 
 
 class SVMSquaredHinge(LinearObjective):

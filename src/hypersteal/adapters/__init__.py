@@ -1,0 +1,5 @@
+"""Adapters from other libraries' models to hypersteal's objectives and parameters."""
+
+from .sklearn import SUPPORTED, steal_from_estimator
+
+__all__ = ["steal_from_estimator", "SUPPORTED"]
