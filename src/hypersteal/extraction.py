@@ -1,0 +1,1079 @@
+"""Steal a model's parameters through its prediction API by equation solving (Tramèr et al., 2016).
+
+A platform that never releases parameters still answers queries.  Each answer is an equation in the
+unknown parameters; enough of them determine the parameters, and :func:`hypersteal.steal` then
+recovers the hyperparameters from those (DESIGN §3, last bullet).
+
+Families and the number of queries (rows sent to the API) on exact answers:
+
+=================================================== ============== ===================================
+algorithm                                           output         minimal rows (unknowns solved)
+=================================================== ============== ===================================
+ridge, lasso, elastic_net                           value          d + 1   (w, c)
+svm_hinge, svm_squared_hinge                        score          d + 1   (w, c)
+logistic_l1, logistic_l2 (binary)                   probability    d + 1   logit(p) = xᵀw + c
+logistic_l1, logistic_l2 (c classes, softmax)       probability    d + 1   centred log p is linear
+kernel_ridge                                        value          n       (α; no intercept, as in
+                                                                           scikit-learn and DESIGN §2)
+kernel_logistic_*, kernel_svm_*                     prob. / score  n + 1   f = K(Q, X_train) α + c
+mlp_regression, mlp_classification (1 hidden layer) value / prob.  default 20 × the minimum, i.e.
+                                                                           20 × unknowns for one output
+                                                                           (non-linear least squares)
+=================================================== ============== ===================================
+
+``fit_intercept=False`` removes the intercept and one query.  Logistic and kernel-logistic models also
+accept ``output="score"`` (decision values, linear in the parameters).
+
+Conventions of the returned parameters (the ``params`` format of :func:`hypersteal.steal`):
+
+* linear: ``{"coef": (d,) or (c, d), "intercept": float or (c,)}``; kernel:
+  ``{"dual_coef": (n,) or (n, k), "intercept": float or (k,)}`` with f(x) = Σ αᵢ k(xᵢ, x) + c;
+  MLP: ``{"coefs": [W1 (d, h), W2 (h, out)], "intercepts": [b1 (h,), b2 (out,)]}`` (scikit-learn
+  layout; out = 1 for regression and binary classification, c for softmax).
+* **Softmax** parameters are identified only up to a common shift of every class's (w, c).  We return
+  the representative that minimises the penalty, which is the one an exact regularised learner returns:
+  ``logistic_l2`` coefficients sum to zero over classes (as scikit-learn's multinomial does),
+  ``logistic_l1`` coefficients have per-feature median zero over classes; intercepts (unpenalised)
+  always sum to zero.  Softmax MLP output layers are centred the same way.
+* **MLP** hidden units are identified only up to permutation (and sign for tanh / logistic), which
+  leave the penalty unchanged; ReLU units are also identified only up to a positive rescaling
+  (W1[:, j]·a, b1[j]·a, W2[j]/a), which does change the L2 penalty: we return the rescaling that
+  minimises it (``rebalance=True``), as a regularised optimum must.  Judge an MLP extraction by the
+  agreement of :meth:`Extraction.predict` with the API on fresh points, not by parameter error.
+* **L1 models** (lasso, elastic_net, logistic_l1, kernel_logistic_l1): parameters (the intercept
+  included) within ``zero_tol`` of zero (default: 3 standard errors, which on exact answers is a few
+  rounding units) are set to exactly zero so that ``sign(w)`` is right.
+
+Probabilities of exactly 0 or 1 are never log-transformed: by default the extraction refuses them
+(``saturated="raise"``: reduce ``scale=`` or move ``center=``); ``"drop"`` solves without those rows,
+``"clip"`` clips them to half a rounding step (and says so in ``notes``).
+
+Error estimate: answers may be rounded (``decimals=k``: error uniform within 0.5·10⁻ᵏ) or noisy
+(``noise_std=``).  Every row's error is propagated through the link (logit, log) to a weighted
+least-squares solve; the covariance σ²(AᵀWA)⁻¹ gives per-parameter ``standard_errors`` and
+``estimated_error`` = sqrt(trace) = the expected root-mean-square of ‖θ̂ − θ‖ over all parameters.  σ is
+the largest of: the known rounding / noise level, the residual estimate when there are more rows than
+unknowns, and the floating-point floor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import linalg, optimize
+from threadpoolctl import threadpool_limits
+
+from ._validation import InputError, check_array, check_options, check_positive
+from .kernels import Kernel
+from .registry import canonical_name
+
+__all__ = ["Extraction", "extract_parameters", "steal_black_box", "EXTRACTION_OPTIONS"]
+
+_EPS = np.finfo(float).eps
+
+_LINEAR = {
+    "ridge": "value",
+    "lasso": "value",
+    "elastic_net": "value",
+    "logistic_l2": "probability",
+    "logistic_l1": "probability",
+    "svm_squared_hinge": "score",
+    "svm_hinge": "score",
+}
+_KERNEL = {
+    "kernel_ridge": "value",
+    "kernel_logistic_l2": "probability",
+    "kernel_logistic_l1": "probability",
+    "kernel_svm_squared_hinge": "score",
+    "kernel_svm_hinge": "score",
+}
+_MLP = {"mlp_regression": "value", "mlp_classification": "probability"}
+_L1 = {"lasso", "elastic_net", "logistic_l1", "kernel_logistic_l1"}
+_ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+_SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
+
+_COMMON = {
+    "output",
+    "budget",
+    "price_per_query",
+    "random_state",
+    "n_queries",
+    "oversample",
+    "scale",
+    "center",
+    "decimals",
+    "noise_std",
+    "saturated",
+    "batch_size",
+    "fit_intercept",
+}
+_LINEAR_OPTIONS = _COMMON | {"design", "zero_tol"}
+_KERNEL_OPTIONS = (_COMMON - {"center", "scale"}) | {
+    "design", "zero_tol", "X_train", "kernel", "gamma", "degree", "coef0"
+}
+_MLP_OPTIONS = (_COMMON - {"fit_intercept"}) | {
+    "hidden_layer_sizes",
+    "activation",
+    "n_restarts",
+    "max_iter",
+    "n_outputs",
+    "n_classes",
+    "rebalance",
+}
+
+#: Options that only the extraction uses; :func:`steal_black_box` passes the others to the model.
+EXTRACTION_OPTIONS = frozenset(
+    _COMMON
+    | {"design", "zero_tol", "X_train", "hidden_layer_sizes", "n_restarts", "max_iter", "n_outputs",
+       "n_classes", "rebalance"}
+) - {"fit_intercept"}
+#: Options both the extraction and the model need.
+_SHARED_OPTIONS = frozenset({"fit_intercept", "kernel", "gamma", "degree", "coef0", "activation"})
+
+
+# --------------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(eq=False)
+class Extraction(Mapping):
+    """Parameters extracted through a prediction API, with what they cost and how good they are.
+
+    It is also a read-only mapping of :attr:`params` (``ext["coef"]``), so it can be passed wherever a
+    params dict is expected.
+
+    Attributes
+    ----------
+    algorithm : str
+        Canonical algorithm name.
+    params : dict
+        The parameters, in the ``params`` format of :func:`hypersteal.steal` (see the module doc).
+    n_queries : int
+        Rows sent to the API.
+    residual : float
+        Relative residual ‖Aθ̂ − t‖ / ‖t‖ of the solved system (t: the answers after the link).
+    cost : float or None
+        ``n_queries × price_per_query``, or None when no price was given.
+    estimated_error : float or None
+        Estimated root-mean-square norm of the parameter error (all parameters together); None for
+        MLPs, whose parameters are identified only up to symmetries.
+    standard_errors : dict or None
+        Per-parameter standard errors, shaped like ``params`` (linear and kernel families).
+    output : str
+        What the API answered: ``"value"``, ``"score"`` or ``"probability"``.
+    condition : float or None
+        Condition number of the (weighted, column-equilibrated) design.
+    notes : tuple of str
+        Anything the caller should know (clipping, rank deficiency, normalisations).
+    queries, answers : ndarray
+        The rows sent and the answers received.
+    """
+
+    algorithm: str
+    params: dict
+    n_queries: int
+    residual: float
+    cost: float | None = None
+    estimated_error: float | None = None
+    standard_errors: dict | None = field(default=None, repr=False)
+    output: str = "value"
+    condition: float | None = None
+    notes: tuple = ()
+    queries: np.ndarray | None = field(default=None, repr=False)
+    answers: np.ndarray | None = field(default=None, repr=False)
+    _spec: dict = field(default_factory=dict, repr=False)
+
+    # Mapping of the params
+    def __getitem__(self, key):
+        return self.params[key]
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self):
+        return len(self.params)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        def shape(v):
+            if isinstance(v, list):
+                return "[" + ", ".join(shape(x) for x in v) + "]"
+            a = np.asarray(v)
+            return "float" if a.ndim == 0 else str(a.shape)
+
+        shapes = ", ".join(f"{k}: {shape(v)}" for k, v in self.params.items())
+        fmt = lambda x: "None" if x is None else f"{x:.3g}"  # noqa: E731
+        return (
+            f"Extraction(algorithm={self.algorithm!r}, output={self.output!r}, "
+            f"n_queries={self.n_queries}, residual={fmt(self.residual)}, "
+            f"estimated_error={fmt(self.estimated_error)}, cost={fmt(self.cost)}, params={{{shapes}}})"
+        )
+
+    def predict(self, X) -> np.ndarray:
+        """The extracted model's answers to ``X``, in the API's output and layout."""
+        spec = self._spec
+        X = check_array(X, "X", ndim=2)
+        if X.shape[1] != spec["n_features"]:
+            raise InputError(f"X has {X.shape[1]} features; the extracted model has {spec['n_features']}.")
+        if spec["family"] == "linear":
+            coef = np.asarray(self.params["coef"])
+            f = X @ coef.T + self.params["intercept"]
+        elif spec["family"] == "kernel":
+            f = spec["kernel"](X, spec["X_train"]) @ np.asarray(self.params["dual_coef"])
+            f = f + self.params["intercept"]
+        else:
+            f = _mlp_forward(self.params, X, spec["activation"])
+            if f.shape[1] == 1:
+                f = f[:, 0]
+        return _from_link(f, self.output, spec["layout"])
+
+
+def _from_link(f: np.ndarray, output: str, layout: str) -> np.ndarray:
+    """Map linear predictors back to the API's answers (the inverse of the link)."""
+    if output != "probability":
+        return f
+    if layout == "multi":
+        z = f - f.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+    p = 1.0 / (1.0 + np.exp(-np.asarray(f, dtype=float).reshape(-1)))
+    return np.column_stack([1 - p, p]) if layout == "binary2" else p
+
+
+# --------------------------------------------------------------------------------------------------
+# Entry point
+
+
+def extract_parameters(algorithm: str, query: Callable, n_features: int, **options) -> Extraction:
+    """Steal a model's parameters through its prediction API by equation solving.
+
+    Parameters
+    ----------
+    algorithm : str
+        Any accepted name (``"ridge"``, ``"L2-LR"``, ``"svm_squared_hinge"``, ``"KSVM-RHL"``, ...).
+    query : callable
+        Takes an (m, d) float array, returns the API's answers: real values (m,) or (m, k), decision
+        scores (m,) or (m, c), the positive-class probability (m,) or class probabilities (m, c).
+    n_features : int
+        d, the number of input features.
+    **options
+        output : {"value", "score", "probability"}
+            What ``query`` returns. Default: regression → value, logistic / MLP classifier →
+            probability, SVM → score.
+        budget : int
+            Maximum rows ever sent; a budget too small for the unknowns is refused before any query.
+        price_per_query : float
+            Price of one row; ``.cost`` is the bill.
+        n_queries : int, or oversample : float
+            Send this many rows (or this factor times the minimum) and solve by least squares; use it
+            for rounded or noisy answers.
+        decimals : int, noise_std : float
+            What is known about the answers' error (rounded to ``decimals``; additive noise).
+        scale, center : float or (d,) array
+            Linear and MLP models: query rows are ``center + scale · u`` for a unit design u (default 1
+            and 0). Reduce ``scale`` if probabilities saturate. Kernel models place their queries
+            from ``X_train`` instead.
+        design : str
+            Linear: ``"axes"`` (default: the origin plus unit vectors), ``"orthogonal"`` (a random
+            orthogonal design) or ``"random"`` (Gaussian rows). Kernel: ``"train"`` (default: the
+            training points plus one extra chosen for conditioning) or ``"random"``. Rows beyond the
+            minimum are Gaussian around ``center`` (linear) or jittered training points (kernel).
+        random_state : int or Generator
+            Reproducibility of random designs, extra rows and MLP fits.
+        fit_intercept : bool
+            Whether the model has an intercept (default True; False for kernel_ridge).
+        saturated : {"raise", "drop", "clip"}
+            What to do with probabilities of exactly 0 or 1 (default ``"raise"``).
+        zero_tol : float or None
+            Snap |θ| ≤ zero_tol to 0 (default for L1 models: 3 standard errors; None: never).
+        batch_size : int
+            Send at most this many rows per call of ``query``.
+        X_train, kernel, gamma, degree, coef0 : kernel models
+            The known training points and kernel (scikit-learn's names; ``gamma`` may be ``"scale"``
+            or ``"auto"`` as in ``SVC``).
+        hidden_layer_sizes, activation, n_outputs, n_restarts, max_iter, rebalance : MLPs
+            One hidden layer of h units (int or ``(h,)``, required); activation as in scikit-learn
+            (default ``"relu"``); ``n_outputs`` (regression, default 1) or ``n_classes``
+            (classification, default 2) set the minimum, ``ceil(unknowns / equations per row)`` with
+            unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1; the default query count
+            is 20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
+            h = 20 gives 4,820). The fit is variable projection from ``n_restarts`` random starts
+            (default 16, 40 evaluations each), the best two polished to ``max_iter`` (default 200)
+            evaluations.
+
+    Returns
+    -------
+    Extraction
+    """
+    name = canonical_name(algorithm)
+    if not callable(query):
+        raise TypeError(f"query must be a callable taking an (m, d) array, got {type(query).__name__}.")
+    if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        raise InputError(f"n_features must be a positive integer, got {n_features!r}.")
+    d = int(n_features)
+    if name in _LINEAR:
+        check_options(options, _LINEAR_OPTIONS, where=f"extract_parameters({name!r})")
+        return _extract_linear_in_params(name, "linear", query, d, options)
+    if name in _KERNEL:
+        check_options(options, _KERNEL_OPTIONS, where=f"extract_parameters({name!r})")
+        return _extract_linear_in_params(name, "kernel", query, d, options)
+    check_options(options, _MLP_OPTIONS, where=f"extract_parameters({name!r})")
+    return _extract_mlp(name, query, d, options)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared plumbing
+
+
+class _Plan:
+    """Parsed common options and the query plan."""
+
+    def __init__(self, name: str, family: str, query, d: int, options: dict, default_output: str):
+        self.name, self.family, self.d, self.query = name, family, d, query
+        o = dict(options)
+        self.output = o.pop("output", default_output)
+        allowed = _allowed_outputs(name, family)
+        if self.output not in allowed:
+            raise InputError(_output_message(name, self.output, allowed))
+        self.budget = o.pop("budget", None)
+        if self.budget is not None:
+            if isinstance(self.budget, bool) or not isinstance(self.budget, (int, np.integer)):
+                raise TypeError(f"budget must be an integer number of rows, got {self.budget!r}.")
+            if self.budget < 0:
+                raise InputError(f"budget must be >= 0 rows, got {self.budget}.")
+        price = o.pop("price_per_query", None)
+        self.price = None if price is None else check_positive(price, "price_per_query", strict=False)
+        self.rng = np.random.default_rng(o.pop("random_state", None))
+        self.n_queries = o.pop("n_queries", None)
+        if self.n_queries is not None and (
+            isinstance(self.n_queries, bool) or not isinstance(self.n_queries, (int, np.integer))
+        ):
+            raise TypeError(f"n_queries must be an integer, got {self.n_queries!r}.")
+        self.oversample = o.pop("oversample", None)
+        if self.oversample is not None:
+            self.oversample = check_positive(self.oversample, "oversample")
+            if self.oversample < 1:
+                raise InputError(f"oversample must be >= 1 (a factor of the minimum), got {self.oversample}.")
+            if self.n_queries is not None:
+                raise InputError("Pass n_queries or oversample, not both.")
+        self.decimals = o.pop("decimals", None)
+        if self.decimals is not None and (
+            isinstance(self.decimals, bool) or not isinstance(self.decimals, (int, np.integer))
+        ):
+            raise TypeError(f"decimals must be an integer, got {self.decimals!r}.")
+        noise = o.pop("noise_std", None)
+        self.noise_std = None if noise is None else check_positive(noise, "noise_std", strict=False)
+        self.saturated = o.pop("saturated", "raise")
+        if self.saturated not in ("raise", "drop", "clip"):
+            raise InputError(f"saturated must be 'raise', 'drop' or 'clip', got {self.saturated!r}.")
+        self.batch_size = o.pop("batch_size", None)
+        if self.batch_size is not None:
+            if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, (int, np.integer)) \
+                    or self.batch_size < 1:
+                raise InputError(f"batch_size must be a positive integer, got {self.batch_size!r}.")
+        self.center = _vector(o.pop("center", 0.0), d, "center", positive=False)
+        self.scale = _vector(o.pop("scale", 1.0), d, "scale", positive=True)
+        self.rest = o
+        self.sent = 0
+        self.notes: list[str] = []
+
+    def rows(self, minimum: int, default: int | None = None) -> int:
+        """How many rows to send; refuse (before any query) a budget or n_queries below ``minimum``."""
+        what = f"{self.name} needs at least {minimum} queries to determine its parameters"
+        if self.n_queries is not None:
+            if self.n_queries < minimum:
+                raise InputError(f"n_queries={self.n_queries} is too few: {what}.")
+            m = int(self.n_queries)
+        elif self.oversample is not None:
+            m = int(math.ceil(self.oversample * minimum))
+        else:
+            m = minimum if default is None else default
+        if self.budget is not None:
+            if self.budget < minimum:
+                raise InputError(
+                    f"budget={self.budget} is too small: {what}; no query was sent. "
+                    f"Raise the budget to at least {minimum}."
+                )
+            if m > self.budget:
+                if self.n_queries is not None or self.oversample is not None:
+                    raise InputError(
+                        f"n_queries={m} exceeds budget={self.budget}; no query was sent. "
+                        "Lower n_queries/oversample or raise the budget."
+                    )
+                self.notes.append(f"default of {m} queries capped by budget={self.budget}.")
+                m = int(self.budget)
+        return m
+
+    def ask(self, Q: np.ndarray) -> np.ndarray:
+        """Send ``Q`` (in batches), count the rows, check the answers' shape and values."""
+        m = Q.shape[0]
+        if self.budget is not None and self.sent + m > self.budget:  # pragma: no cover - planned above
+            raise InputError(f"Sending {m} rows would exceed budget={self.budget}.")
+        step = m if self.batch_size is None else self.batch_size
+        parts = []
+        for i in range(0, m, step):
+            batch = Q[i : i + step].copy()
+            self.sent += batch.shape[0]
+            a = np.asarray(self.query(batch))
+            if a.ndim == 2 and a.shape[1] == 1:
+                a = a[:, 0]
+            if a.ndim not in (1, 2) or a.shape[0] != batch.shape[0]:
+                raise InputError(
+                    f"query returned answers of shape {a.shape} for {batch.shape[0]} rows; it must return "
+                    f"one answer per row: shape ({batch.shape[0]},) or ({batch.shape[0]}, k)."
+                )
+            parts.append(a)
+        if any(p.ndim != parts[0].ndim or p.shape[1:] != parts[0].shape[1:] for p in parts):
+            raise InputError("query returned answers of different shapes for different batches.")
+        answers = np.concatenate(parts, axis=0)
+        try:
+            answers = answers.astype(float)
+        except (TypeError, ValueError):
+            raise TypeError(f"query must return numbers, got dtype {answers.dtype}.") from None
+        bad = int(answers.size - np.count_nonzero(np.isfinite(answers)))
+        if bad:
+            raise InputError(
+                f"query returned {bad} NaN or infinite answer(s) out of {answers.size}; the API failed on "
+                f"some rows — check it (and the query scale) and retry. ({self.sent} queries were spent.)"
+            )
+        return answers
+
+    def cost(self) -> float | None:
+        return None if self.price is None else self.sent * self.price
+
+
+def _allowed_outputs(name: str, family: str) -> tuple[str, ...]:
+    if name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression"):
+        return ("value", "score")
+    if "svm" in name:
+        return ("score",)
+    return ("probability", "score")
+
+
+def _output_message(name: str, output, allowed) -> str:
+    msg = f"output={output!r} is not supported for {name}; use " + " or ".join(repr(a) for a in allowed)
+    if "svm" in name and output == "probability":
+        msg += (
+            ". An SVM's probabilities (Platt scaling, fitted by cross-validation) are not a known "
+            "function of its parameters; query its decision scores"
+        )
+    if output == "label":
+        msg += ". Label-only APIs need retraining attacks, which hypersteal does not implement"
+    return msg + "."
+
+
+def _vector(value, d: int, name: str, *, positive: bool) -> np.ndarray:
+    arr = check_array(value, name, ndim=(0, 1))
+    if arr.ndim == 0:
+        arr = np.full(d, float(arr))
+    if arr.shape != (d,):
+        raise InputError(f"{name} must be a number or a vector of {d} values, got shape {arr.shape}.")
+    if positive and np.any(arr <= 0):
+        raise InputError(f"{name} must be > 0, got {arr.min()!r}.")
+    return arr
+
+
+def _quantum(plan: _Plan, answers: np.ndarray) -> float:
+    """Known standard deviation of an answer's error (rounding, noise), 0 if unknown."""
+    s = 0.0
+    if plan.decimals is not None:
+        s = max(s, 0.5 * 10.0 ** (-plan.decimals) / math.sqrt(3.0))
+    if plan.noise_std is not None:
+        s = max(s, plan.noise_std)
+    return s
+
+
+def _link(plan: _Plan, answers: np.ndarray):
+    """Answers → linear targets T (m, k), noise multipliers G (m, k), layout, kept rows."""
+    m = answers.shape[0]
+    keep = np.ones(m, dtype=bool)
+    if plan.output != "probability":
+        T = answers.reshape(m, -1)
+        return T, np.ones_like(T), ("1d" if answers.ndim == 1 else "2d"), keep
+    P = answers.reshape(m, -1)
+    if np.any(P < 0) or np.any(P > 1):
+        raise InputError(
+            "query returned probabilities outside [0, 1] (min "
+            f"{P.min():.3g}, max {P.max():.3g}); if these are decision scores, pass output='score'."
+        )
+    if P.shape[1] >= 2:
+        tol = 1e-6 + (P.shape[1] * 0.5 * 10.0 ** (-plan.decimals) if plan.decimals is not None else 0.0)
+        tol = max(tol, 3 * (plan.noise_std or 0.0) * P.shape[1])
+        dev = np.abs(P.sum(axis=1) - 1).max()
+        if dev > tol:
+            raise InputError(
+                f"query returned {P.shape[1]} probabilities per row that do not sum to 1 (off by up to "
+                f"{dev:.3g}); one-vs-rest probabilities are not a softmax — query decision scores with "
+                "output='score' instead."
+            )
+    cols = P if P.shape[1] >= 2 else np.column_stack([1 - P[:, 0], P[:, 0]])
+    sat = np.any(cols <= 0, axis=1)
+    if sat.any():
+        msg = (
+            f"{int(sat.sum())} of {m} answers saturate (a probability of exactly 0 or 1), whose logit "
+            "is infinite"
+        )
+        if plan.saturated == "raise":
+            raise InputError(
+                f"{msg}; reduce the query scale (scale=), move center= towards the decision boundary, or "
+                f"pass saturated='drop' or 'clip'. ({plan.sent} queries were spent.)"
+            )
+        if plan.saturated == "drop":
+            keep = ~sat
+            cols = cols.copy()
+            cols[sat] = 1.0 / cols.shape[1]  # placeholders, left out of the solve
+            plan.notes.append(f"{msg}; those rows were left out of the solve.")
+        else:
+            floor = 0.5 * 10.0 ** (-plan.decimals) if plan.decimals is not None else 1e-12
+            cols = np.clip(cols, floor, None)
+            cols = cols / cols.sum(axis=1, keepdims=True)
+            plan.notes.append(f"{msg}; they were clipped to {floor:.3g} (biased; prefer a smaller scale).")
+    with np.errstate(divide="ignore"):
+        L = np.log(cols)
+    if P.shape[1] == 1 or P.shape[1] == 2:
+        p1, p0 = cols[:, 1], cols[:, 0]
+        T = (L[:, 1] - L[:, 0])[:, None]
+        # d logit = dp / (p (1 - p)); with two columns, 1/p1 + 1/p0 bounds both correlated and
+        # independent column errors
+        G = (1.0 / p1 + 1.0 / p0)[:, None]
+        layout = "pos" if P.shape[1] == 1 else "binary2"
+    else:
+        c = P.shape[1]
+        T = L - L.mean(axis=1, keepdims=True)
+        inv2 = 1.0 / cols**2
+        G = np.sqrt((1 - 2.0 / c) * inv2 + inv2.sum(axis=1, keepdims=True) / c**2)
+        layout = "multi"
+    return T, G, layout, keep
+
+
+def _wls(A: np.ndarray, T: np.ndarray, G: np.ndarray, sigma_known: float, sigma_floor: float):
+    """Weighted least squares per target column, with covariance.
+
+    Returns solution Z (p, k), covariances (k, p, p), relative residual, rank, condition number.
+    """
+    m, p = A.shape
+    k = T.shape[1]
+    Z = np.zeros((p, k))
+    covs = np.zeros((k, p, p))
+    rank_min, cond_max = p, 0.0
+    for j in range(k):
+        w = 1.0 / G[:, j]
+        Aw = A * w[:, None]
+        tw = T[:, j] * w
+        col = np.linalg.norm(Aw, axis=0)
+        col[col == 0] = 1.0
+        As = Aw / col
+        U, s, Vt = linalg.svd(As, full_matrices=False, lapack_driver="gesvd")
+        tol = s[0] * max(m, p) * _EPS if s.size and s[0] > 0 else 0.0
+        r = int(np.sum(s > tol))
+        rank_min = min(rank_min, r)
+        cond_max = max(cond_max, s[0] / s[r - 1] if r else np.inf)
+        Vr = Vt[:r].T / s[:r]
+        z = Vr @ (U[:, :r].T @ tw)
+        resid = As @ z - tw
+        Z[:, j] = z / col
+        dof = m - r
+        var = max(sigma_known**2, sigma_floor**2)
+        if dof > 0:
+            var = max(var, float(resid @ resid) / dof)
+        covs[j] = var * (Vr @ Vr.T) / np.outer(col, col)
+    res_abs = np.linalg.norm(A @ Z - T)
+    res_rel = res_abs / max(np.linalg.norm(T), np.finfo(float).tiny)
+    return Z, covs, float(res_rel), rank_min, float(cond_max)
+
+
+# --------------------------------------------------------------------------------------------------
+# Linear and kernel families: linear in the parameters after the link
+
+
+def _extract_linear_in_params(name: str, family: str, query, d: int, options: dict) -> Extraction:
+    default_output = (_LINEAR if family == "linear" else _KERNEL)[name]
+    plan = _Plan(name, family, query, d, options, default_output)
+    rest = plan.rest
+    fit_intercept = rest.pop("fit_intercept", None)
+    if fit_intercept is None:  # the core's "decide from the params" default
+        fit_intercept = name != "kernel_ridge"
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}.")
+    fit_intercept = bool(fit_intercept)
+    design = rest.pop("design", "axes" if family == "linear" else "train")
+    valid_designs = ("axes", "orthogonal", "random") if family == "linear" else ("train", "random")
+    if design not in valid_designs:
+        raise InputError(
+            f"design={design!r} is not valid for {name}; use "
+            + ", ".join(repr(v) for v in valid_designs)
+            + "."
+        )
+    zero_tol = rest.pop("zero_tol", "auto" if name in _L1 else None)
+    if zero_tol is not None and zero_tol != "auto":
+        zero_tol = check_positive(zero_tol, "zero_tol", strict=False)
+
+    if family == "kernel":
+        X_train = rest.pop("X_train", None)
+        if X_train is None:
+            raise InputError(
+                f"{name} is linear in its dual coefficients only for known training points: pass "
+                "X_train= (the n training rows) and the kernel options."
+            )
+        X_train = check_array(X_train, "X_train", ndim=2)
+        if X_train.shape[1] != d:
+            raise InputError(f"X_train has {X_train.shape[1]} features but n_features={d}.")
+        kern = _make_kernel(rest, X_train)
+        n = X_train.shape[0]
+        p = n + fit_intercept
+    else:
+        p = d + fit_intercept
+    assert not rest, rest
+
+    m = plan.rows(p)
+    # ---- the design (no query yet)
+    if family == "linear":
+        U = _linear_design(plan, design, d, m, fit_intercept)
+        Q = plan.center + plan.scale * U
+    else:
+        Q = _kernel_design(plan, design, kern, X_train, m, fit_intercept)
+
+    answers = plan.ask(Q)
+    T, G, layout, keep = _link(plan, answers)
+    if keep.sum() < p:
+        raise InputError(
+            f"Only {int(keep.sum())} unsaturated answers remain for {p} unknowns; reduce the query scale."
+        )
+    if plan.output == "probability" and layout == "multi" and family == "kernel":
+        raise InputError(
+            f"{name} is binary: query returned {answers.shape[1]} class probabilities. Pass the "
+            "positive-class probability or two columns."
+        )
+
+    # ---- the system, in well-conditioned coordinates
+    if family == "linear":
+        if fit_intercept:
+            A = np.column_stack([U, np.ones(m)])
+            Tm = np.zeros((p, p))  # back-transform: θ = Tm z
+            Tm[:d, :d] = np.diag(1.0 / plan.scale)
+            Tm[d, :d] = -plan.center / plan.scale
+            Tm[d, d] = 1.0
+        else:
+            A = Q
+            Tm = np.eye(p)
+    else:
+        A = kern(Q, X_train)
+        if fit_intercept:
+            A = np.column_stack([A, np.ones(m)])
+        Tm = np.eye(p)
+    sigma_known = _quantum(plan, answers)
+    sigma_floor = 4 * _EPS * max(1.0, float(np.abs(answers).max()))
+    Z, covs, residual, rank, cond = _wls(A[keep], T[keep], G[keep], sigma_known, sigma_floor)
+    if rank < p:
+        what = "K(Q, X_train)" if family == "kernel" else "the query design"
+        msg = (
+            f"{what} has rank {rank} < {p} unknowns: the parameters are identifiable only up to its null "
+            "space; the minimum-norm solution is returned (its predictions are still right)."
+        )
+        if family == "kernel":
+            msg += (
+                " Duplicate training points, or a linear/poly kernel with n > its feature space, "
+                "cause this."
+            )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        plan.notes.append(msg)
+    theta = Tm @ Z  # (p, k)
+    covs = np.einsum("ab,kbc,dc->kad", Tm, covs, Tm)
+    se = np.sqrt(np.maximum(np.einsum("kaa->ka", covs), 0.0)).T  # (p, k)
+
+    # ---- normalise softmax, snap zeros, shape the params
+    if layout == "multi":
+        theta, se = _normalise_softmax(name, theta, se, fit_intercept, plan)
+    if zero_tol is not None:
+        # the intercept too: liblinear penalises it (intercept_scaling), and 0 then matters
+        tol = 3.0 * se if zero_tol == "auto" else np.full_like(se, zero_tol)
+        small = np.abs(theta) <= tol
+        if small.any():
+            theta[small] = 0.0
+            plan.notes.append(
+                f"{int(small.sum())} coefficient(s) within zero_tol of 0 were set to exactly 0."
+            )
+    params, ses = _shape_params(family, theta, se, fit_intercept)
+    est = float(np.sqrt(np.sum(se**2)))
+    spec = {"family": family, "layout": layout, "n_features": d}
+    if family == "kernel":
+        spec.update(kernel=kern, X_train=X_train)
+    return Extraction(
+        algorithm=name,
+        params=params,
+        n_queries=plan.sent,
+        residual=residual,
+        cost=plan.cost(),
+        estimated_error=est,
+        standard_errors=ses,
+        output=plan.output,
+        condition=cond,
+        notes=tuple(plan.notes),
+        queries=Q,
+        answers=answers,
+        _spec=spec,
+    )
+
+
+def _linear_design(plan: _Plan, design: str, d: int, m: int, fit_intercept: bool) -> np.ndarray:
+    """Unit-scale design rows u (m, d): a well-conditioned minimal block, then Gaussian rows."""
+    minimal = d + fit_intercept
+    if design == "random":
+        U = plan.rng.standard_normal((m, d))
+    else:
+        if design == "axes":
+            B = np.eye(d)
+        else:
+            H, R = np.linalg.qr(plan.rng.standard_normal((d, d)))
+            B = H * np.sign(np.diag(R))
+        block = np.vstack([np.zeros((1, d)), B]) if fit_intercept else B
+        U = np.vstack([block, plan.rng.standard_normal((m - minimal, d))])
+    return U
+
+
+def _make_kernel(rest: dict, X_train: np.ndarray) -> Kernel:
+    kernel = rest.pop("kernel", "rbf")
+    gamma = rest.pop("gamma", None)
+    if isinstance(gamma, str):
+        if gamma == "scale":
+            var = X_train.var()
+            gamma = 1.0 / (X_train.shape[1] * var) if var > 0 else 1.0
+        elif gamma == "auto":
+            gamma = 1.0 / X_train.shape[1]
+        else:
+            raise InputError(f"gamma must be a number, 'scale' or 'auto', got {gamma!r}.")
+    kw = {"gamma": gamma}
+    if "degree" in rest:
+        kw["degree"] = rest.pop("degree")
+    if "coef0" in rest:
+        kw["coef0"] = rest.pop("coef0")
+    if kernel == "precomputed":
+        raise InputError(
+            "kernel='precomputed' cannot be queried: the API takes feature rows. Pass the kernel by name."
+        )
+    return Kernel(kernel, **kw)
+
+
+def _kernel_design(plan: _Plan, design: str, kern: Kernel, X_train: np.ndarray, m: int,
+                   fit_intercept: bool) -> np.ndarray:
+    n, d = X_train.shape
+    mu, sd = X_train.mean(axis=0), X_train.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    minimal = n + fit_intercept
+    if design == "random":
+        return mu + sd * plan.rng.standard_normal((m, d))
+    rows = [X_train]
+    if fit_intercept:
+        # choose the extra row that keeps [K(Q, X) 1] best conditioned (costs no query)
+        dirs = plan.rng.standard_normal((3, d))
+        dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+        span = float(np.ptp(X_train, axis=0).max()) + 1.0
+        cands = np.vstack([np.zeros(d), mu, mu + 3 * sd * dirs, mu + 1e3 * span * dirs[:1]])
+        K = kern(X_train, X_train)
+        best, best_cond = None, np.inf
+        for c in cands:
+            M = np.vstack([np.column_stack([K, np.ones(n)]), np.append(kern(c[None], X_train)[0], 1.0)])
+            M = M / np.where(np.linalg.norm(M, axis=0) > 0, np.linalg.norm(M, axis=0), 1.0)
+            cond = np.linalg.cond(M)
+            if np.isfinite(cond) and cond < best_cond:
+                best, best_cond = c, cond
+        rows.append((cands[0] if best is None else best)[None])
+    extra = m - minimal
+    if extra > 0:
+        idx = plan.rng.integers(0, n, size=extra)
+        rows.append(X_train[idx] + 0.3 * sd * plan.rng.standard_normal((extra, d)))
+    return np.vstack(rows)
+
+
+def _normalise_softmax(name, theta, se, fit_intercept, plan):
+    """Pick the penalty-minimising representative of a softmax's shift class (see module doc)."""
+    p = theta.shape[0]
+    body = slice(0, p - fit_intercept)
+    theta = theta - theta.mean(axis=1, keepdims=True)  # all parts: mean zero over classes
+    if name == "logistic_l1":
+        theta[body] -= np.median(theta[body], axis=1, keepdims=True)
+        plan.notes.append(
+            "softmax parameters are identified up to a common shift; coef normalised to per-feature "
+            "median 0 over classes (the L1 minimiser), intercepts to sum 0."
+        )
+    else:
+        plan.notes.append(
+            "softmax parameters are identified up to a common shift; coef and intercepts normalised to "
+            "sum 0 over classes (the L2 minimiser, as scikit-learn's multinomial)."
+        )
+    return theta, se
+
+
+def _shape_params(family, theta, se, fit_intercept):
+    """Solution (p, k) → the params format (and the standard errors in the same shape)."""
+    key = "coef" if family == "linear" else "dual_coef"
+    p, k = theta.shape
+
+    def shape(v):
+        body = v[: p - fit_intercept]
+        icpt = v[p - fit_intercept] if fit_intercept else np.zeros(k)
+        if k == 1:
+            return {key: body[:, 0].copy(), "intercept": float(icpt[0])}
+        # linear: coef (c, d) as scikit-learn; kernel: dual_coef (n, k)
+        return {key: (body.T if family == "linear" else body).copy(), "intercept": np.array(icpt)}
+
+    return shape(theta), shape(se)
+
+
+# --------------------------------------------------------------------------------------------------
+# One-hidden-layer MLPs: non-linear least squares
+
+
+def _act(name: str, z: np.ndarray):
+    """Activation and its derivative."""
+    if name == "relu":
+        return np.maximum(z, 0.0), (z > 0).astype(float)
+    if name == "tanh":
+        t = np.tanh(z)
+        return t, 1.0 - t**2
+    if name == "logistic":
+        s = 0.5 * (1.0 + np.tanh(0.5 * z))
+        return s, s * (1.0 - s)
+    return z, np.ones_like(z)
+
+
+def _mlp_forward(params, X, activation):
+    W1, W2 = params["coefs"]
+    b1, b2 = params["intercepts"]
+    H, _ = _act(activation, X @ W1 + b1)
+    return H @ W2 + b2
+
+
+def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
+    plan = _Plan(name, "mlp", query, d, options, _MLP[name])
+    rest = plan.rest
+    hidden = rest.pop("hidden_layer_sizes", None)
+    if hidden is None:
+        raise InputError(
+            f"{name} needs the architecture: pass hidden_layer_sizes=h (one hidden layer of h units)."
+        )
+    if isinstance(hidden, (tuple, list)):
+        if len(hidden) != 1:
+            raise InputError(
+                f"Only one-hidden-layer MLPs can be extracted, got hidden_layer_sizes={tuple(hidden)!r}."
+            )
+        hidden = hidden[0]
+    if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
+        raise InputError(f"hidden_layer_sizes must be a positive integer h or (h,), got {hidden!r}.")
+    h = int(hidden)
+    activation = rest.pop("activation", "relu")
+    if activation not in _ACTIVATIONS:
+        raise InputError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}.")
+    count_name = "n_outputs" if name == "mlp_regression" else "n_classes"
+    if name == "mlp_regression" and "n_classes" in rest or name != "mlp_regression" and "n_outputs" in rest:
+        wrong = "n_classes" if count_name == "n_outputs" else "n_outputs"
+        raise TypeError(f"extract_parameters({name!r}) got an unknown option {wrong!r}. Use {count_name}.")
+    n_out = rest.pop(count_name, 1 if name == "mlp_regression" else 2)
+    low = 1 if name == "mlp_regression" else 2
+    if isinstance(n_out, bool) or not isinstance(n_out, (int, np.integer)) or n_out < low:
+        raise InputError(f"{count_name} must be an integer >= {low}, got {n_out!r}.")
+    n_restarts = int(rest.pop("n_restarts", 16))
+    max_iter = int(rest.pop("max_iter", 200))
+    rebalance = bool(rest.pop("rebalance", True))
+    assert not rest, rest
+
+    # outputs fitted per row: k values, or c - 1 log-ratios for c classes (one logit when binary)
+    o_plan = n_out if name == "mlp_regression" else n_out - 1
+    unknowns = (d + 1) * h + (h + 1) * o_plan
+    minimum = int(math.ceil(unknowns / o_plan))
+    m = plan.rows(minimum, default=20 * minimum)
+    U = plan.rng.standard_normal((m, d))
+    Q = plan.center + plan.scale * U
+    answers = plan.ask(Q)
+    T, G, layout, keep = _link(plan, answers)
+    if name == "mlp_regression" or layout != "multi":
+        targets = T
+    else:
+        # log-ratios to class 0: full-rank parametrisation of the softmax
+        targets = T[:, 1:] - T[:, :1]
+    U, targets = U[keep], targets[keep]
+    if U.shape[0] < minimum:
+        raise InputError(f"Only {U.shape[0]} unsaturated answers remain for {unknowns} unknowns.")
+
+    # small dense problems: BLAS threads only add contention
+    with threadpool_limits(limits=1, user_api="blas"):
+        W1, b1, W2, b2, best_res = _fit_varpro(plan, U, targets, activation, h, n_restarts, max_iter)
+    # back to raw coordinates: u = (x - center) / scale
+    W1 = W1 / plan.scale[:, None]
+    b1 = b1 - plan.center @ W1
+    if layout == "multi" and name == "mlp_classification":
+        W2 = np.column_stack([np.zeros(h), W2])
+        b2 = np.concatenate([[0.0], b2])
+        W2 = W2 - W2.mean(axis=1, keepdims=True)
+        b2 = b2 - b2.mean()
+        plan.notes.append("softmax output layer normalised to sum 0 over classes (the L2 minimiser).")
+    if rebalance and activation == "relu":
+        a_in = np.linalg.norm(W1, axis=0)
+        a_out = np.linalg.norm(W2, axis=1)
+        ok = (a_in > 0) & (a_out > 0)
+        a = np.ones(h)
+        a[ok] = np.sqrt(a_out[ok] / a_in[ok])
+        W1, b1, W2 = W1 * a, b1 * a, W2 / a[:, None]
+        plan.notes.append("ReLU units rescaled to balance ‖W1[:, j]‖ = ‖W2[j]‖ (the L2-penalty minimiser).")
+    if best_res > 1e-6 and _quantum(plan, answers) == 0:
+        plan.notes.append(
+            f"the fit's relative residual is {best_res:.2g}: if the answers are exact, the fit is in a "
+            "local minimum; retry with more n_restarts or another random_state."
+        )
+    plan.notes.append(
+        "hidden units are identified only up to permutation (and sign for tanh/logistic); compare "
+        "predictions, not parameters."
+    )
+    params = {"coefs": [W1, W2], "intercepts": [b1, b2]}
+    return Extraction(
+        algorithm=name,
+        params=params,
+        n_queries=plan.sent,
+        residual=float(best_res),
+        cost=plan.cost(),
+        estimated_error=None,
+        standard_errors=None,
+        output=plan.output,
+        condition=None,
+        notes=tuple(plan.notes),
+        queries=Q,
+        answers=answers,
+        _spec={"family": "mlp", "layout": layout, "n_features": d, "activation": activation},
+    )
+
+
+def _fit_varpro(plan, U, T, activation, h, n_restarts, max_iter):
+    """Fit a one-hidden-layer network to targets T by variable projection.
+
+    For a fixed hidden layer (W1, b1) the output layer is a linear least-squares solve, so only the
+    hidden layer is optimised (scipy ``least_squares``, Kaufman's Jacobian), from several random starts
+    whose hyperplanes cross the query cloud; the best fit wins.  Returns W1, b1, W2, b2, relative
+    residual.
+    """
+    m, d = U.shape
+    o = T.shape[1]
+    tnorm = max(np.linalg.norm(T), np.finfo(float).tiny)
+
+    def inner(phi):
+        W1, b1 = phi[: d * h].reshape(d, h), phi[d * h :]
+        H, dH = _act(activation, U @ W1 + b1)
+        Hb = np.column_stack([H, np.ones(m)])
+        Ub, s, Vt = np.linalg.svd(Hb, full_matrices=False)
+        r = max(int(np.sum(s > s[0] * max(Hb.shape) * _EPS)), 1)
+        Ub = Ub[:, :r]
+        B = Vt[:r].T @ ((Ub.T @ T) / s[:r, None])
+        return W1, b1, dH, Ub, B, Hb @ B - T
+
+    def fun(phi):
+        return inner(phi)[-1].ravel(order="F")
+
+    def jac(phi):
+        _, _, dH, Ub, B, _ = inner(phi)
+        blocks = []
+        for k in range(o):
+            g = dH * B[:h, k]
+            Jk = np.column_stack([(U[:, :, None] * g[:, None, :]).reshape(m, d * h), g])
+            blocks.append(Jk - Ub @ (Ub.T @ Jk))
+        return np.vstack(blocks)
+
+    def run(phi, nfev):
+        sol = optimize.least_squares(
+            fun, phi, jac=jac, method="trf", ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=nfev
+        )
+        return sol.x, float(np.linalg.norm(sol.fun) / tnorm)
+
+    # screen many short runs from random starts, then polish the most promising ones
+    screened = []
+    for _ in range(max(n_restarts, 1)):
+        W1 = plan.rng.standard_normal((d, h)) / math.sqrt(d)
+        anchors = U[plan.rng.integers(0, m, size=h)]
+        b1 = -np.einsum("hd,dh->h", anchors, W1)  # each unit's hyperplane crosses the queries
+        phi, res = run(np.concatenate([W1.ravel(), b1]), min(_SCREEN_NFEV, max_iter))
+        screened.append((res, phi))
+        if res < 1e-10:
+            break
+    screened.sort(key=lambda t: t[0])
+    best_res, best = screened[0]
+    for res, phi in screened[:_POLISH]:
+        if best_res < 1e-10:
+            break
+        phi, res = run(phi, max_iter)
+        if res < best_res:
+            best, best_res = phi, res
+    W1, b1, _, _, B, _ = inner(best)
+    return W1, b1, B[:h], B[h], float(best_res)
+
+
+# --------------------------------------------------------------------------------------------------
+# Extraction, then stealing
+
+
+def steal_black_box(algorithm: str, query: Callable, X, y, **options):
+    """Steal a model's parameters through its prediction API, then its hyperparameters.
+
+    Options of the extraction (see :func:`extract_parameters`: budget, price_per_query, n_queries,
+    decimals, ...) go to the extraction; the kernel options, ``fit_intercept`` and ``activation`` go to
+    both; every other option goes to :func:`hypersteal.steal`.  By default the queries are centred on
+    the data (``center = X.mean(0)``, ``scale = X.std(0)``; linear and MLP models) and kernel models
+    use ``X_train = X``.
+
+    Returns :func:`hypersteal.steal`'s result with ``.n_queries`` and ``.extraction`` attached.
+    """
+    from hypersteal import steal  # the core; imported lazily
+
+    name = canonical_name(algorithm)
+    Xa = check_array(X, "X", ndim=2)
+    ext_opts = {k: options.pop(k) for k in list(options) if k in EXTRACTION_OPTIONS}
+    shared = {k: options[k] for k in list(options) if k in _SHARED_OPTIONS}
+    if name in _MLP:
+        shared.pop("fit_intercept", None)
+        for k in ("kernel", "gamma", "degree", "coef0"):
+            shared.pop(k, None)
+    elif name in _LINEAR:
+        for k in ("kernel", "gamma", "degree", "coef0", "activation"):
+            shared.pop(k, None)
+    else:
+        shared.pop("activation", None)
+        ext_opts.setdefault("X_train", Xa)
+    if name not in _KERNEL:
+        sd = Xa.std(axis=0)
+        ext_opts.setdefault("center", Xa.mean(axis=0))
+        ext_opts.setdefault("scale", np.where(sd > 0, sd, 1.0))
+    extraction = extract_parameters(name, query, Xa.shape[1], **ext_opts, **shared)
+    result = steal(name, X, y, extraction.params, **options)
+    return _attach(result, n_queries=extraction.n_queries, extraction=extraction)
+
+
+def _attach(result, **extra):
+    """Add attributes to the core's result, whatever kind of object it is."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        names = {f.name for f in dataclasses.fields(result)}
+        if set(extra) <= names:
+            return dataclasses.replace(result, **extra)
+    try:
+        for k, v in extra.items():
+            object.__setattr__(result, k, v)
+        return result
+    except (AttributeError, TypeError):
+        return _WithExtraction(result, extra)
+
+
+class _WithExtraction:
+    """Wraps a result that takes no new attributes (slots): its own attributes, plus the extras."""
+
+    def __init__(self, result, extra):
+        self._result = result
+        self.__dict__.update(extra)
+
+    def __getattr__(self, key):
+        return getattr(self._result, key)
+
+    def __repr__(self) -> str:
+        return f"{self._result!r} + n_queries={self.__dict__['n_queries']}"
