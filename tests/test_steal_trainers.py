@@ -1,0 +1,71 @@
+"""Stolen λ for learners scikit-learn does not fit exactly, against hypersteal's reference trainers.
+
+The trainers (``hypersteal.learners``) solve with their own Newton / proximal code and check
+optimality with their own gradients; the attack's gradient code is separate. Where scikit-learn
+has the learner, ``test_steal_sklearn.py`` ties λ to scikit-learn instead.
+"""
+
+import numpy as np
+import pytest
+
+import hypersteal
+from conftest import LAMBDAS
+from hypersteal.learners import train
+
+KERNEL_OPTS = {"kernel": "rbf", "gamma": 0.3}
+
+
+def check(result, lam, rtol):
+    if result.identifiable:
+        assert result.lam == pytest.approx(lam, rel=rtol), result.summary()
+    else:
+        lo, hi = result.interval
+        assert lo <= lam * (1 + 1e-9) and hi >= lam * (1 - 1e-9), result.summary()
+
+
+@pytest.mark.parametrize("lam", LAMBDAS)
+@pytest.mark.parametrize("algorithm,opts", [
+    ("kernel_logistic_l2", KERNEL_OPTS),
+    ("kernel_logistic_l1", KERNEL_OPTS),
+    ("kernel_svm_squared_hinge", KERNEL_OPTS),
+    ("kernel_svm_squared_hinge", {"kernel": "poly", "degree": 2, "gamma": 0.2}),
+    ("logistic_l1", {}),
+    ("svm_squared_hinge", {}),
+])
+@pytest.mark.parametrize("dataset", ["clf-synthetic", "clf-iris"])
+def test_classifiers_without_exact_sklearn(datasets, dataset, algorithm, opts, lam):
+    X, y = datasets[dataset]
+    params = train(algorithm, X, y, lam, **opts)
+    result = hypersteal.steal(algorithm, X, y, params, **opts)
+    check(result, lam, 1e-6)
+    if algorithm.endswith("l1") and not result.identifiable:
+        theta = params.get("coef", params.get("dual_coef"))
+        assert np.all(np.asarray(theta) == 0)  # only an all-zero L1 model leaves λ open
+
+
+@pytest.mark.parametrize("lam", LAMBDAS)
+@pytest.mark.parametrize("activation", ["tanh", "logistic", "identity"])
+def test_mlp_regression(datasets, activation, lam):
+    X, y = datasets["reg-synthetic"]
+    opts = {"hidden_layer_sizes": (6,), "activation": activation}
+    params = train("mlp_regression", X, y, lam, **opts, random_state=0)
+    result = hypersteal.steal("mlp_regression", X, y, params, activation=activation)
+    check(result, lam, 1e-3)
+
+
+@pytest.mark.parametrize("lam", LAMBDAS)
+@pytest.mark.parametrize("dataset,hidden", [("clf-iris", (4,)), ("clf-synthetic", (5, 3))])
+def test_mlp_classification(datasets, dataset, hidden, lam):
+    X, y = datasets[dataset]
+    params = train("mlp_classification", X, y, lam, hidden_layer_sizes=hidden, activation="tanh", random_state=0)
+    result = hypersteal.steal("mlp_classification", X, y, params, activation="tanh")
+    check(result, lam, 1e-3)
+
+
+def test_mlp_multiclass_softmax():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    params = train("mlp_classification", X, y, 0.5, hidden_layer_sizes=(4,), activation="tanh", random_state=0)
+    assert params["coefs"][-1].shape == (4, 3)
+    assert hypersteal.steal("NN-C", X, y, params, activation="tanh").lam == pytest.approx(0.5, rel=1e-3)
