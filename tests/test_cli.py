@@ -95,3 +95,41 @@ def test_npz_with_objects_is_refused(files):
 def test_algorithms_listing():
     out = run("algorithms")
     assert out.returncode == 0 and "svm_hinge" in out.stdout and "SVM-RHL" in out.stdout
+
+
+def test_skops_model_file(files, tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    data = np.load(files / "clf.npz")
+    est = LogisticRegression(C=0.8, solver="newton-cg", tol=1e-12).fit(data["X"], data["y"])
+    sio.dump(est, tmp_path / "lr.skops")
+    out = run("steal", "--model", str(tmp_path / "lr.skops"), "--data", str(files / "clf.npz"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["native"]["C"] == pytest.approx(0.8, rel=1e-6)
+
+
+def test_skops_untrusted_types_refused_unless_trusted(files, tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = np.load(files / "clf.npz")["X"], np.load(files / "clf.npz")["y"].astype(float)
+    est = make_pipeline(FunctionTransformer(np.sinc), Ridge(alpha=2.0)).fit(X, y)  # a function skops won't trust
+    sio.dump(est, tmp_path / "odd.skops")
+    untrusted = sio.get_untrusted_types(file=tmp_path / "odd.skops")
+    assert untrusted == ["numpy.sinc"]
+    out = run("steal", "--model", str(tmp_path / "odd.skops"), "--data", str(files / "clf.npz"))
+    assert out.returncode == 2 and "does not trust: numpy.sinc" in out.stderr and "--trust numpy.sinc" in out.stderr
+    out = run("steal", "--model", str(tmp_path / "odd.skops"), "--data", str(files / "clf.npz"), "--json",
+              "--trust", "numpy.sinc")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["native"]["alpha"] == pytest.approx(2.0, rel=1e-9)
+
+
+def test_pickle_refused(files, tmp_path):
+    evil = tmp_path / "model.pkl"
+    evil.write_bytes(b"not even read")
+    out = run("steal", "--model", str(evil), "--data", str(files / "clf.npz"))
+    assert out.returncode == 2 and "never unpickles" in out.stderr

@@ -23,9 +23,17 @@ def _fail(message: str) -> None:
 
 @app.command()
 def steal(
-    algorithm: str = typer.Option(..., "--algorithm", "-a", help="Learner: ridge, RR, SVM-RHL, ..."),
+    algorithm: str | None = typer.Option(
+        None, "--algorithm", "-a", help="Learner: ridge, RR, SVM-RHL, ... (not needed with --model)."
+    ),
     data: Path = typer.Option(..., "--data", help="Training data: .csv, .parquet or .npz (X, y)."),
-    params: Path = typer.Option(..., "--params", help="Learned parameters: .npz or .json."),
+    params: Path | None = typer.Option(None, "--params", help="Learned parameters: .npz or .json."),
+    model: Path | None = typer.Option(
+        None, "--model", help="A fitted scikit-learn estimator saved with skops (.skops); never pickle."
+    ),
+    trust: list[str] | None = typer.Option(
+        None, "--trust", help="Type a .skops file may load although skops does not trust it (repeatable)."
+    ),
     target: str | None = typer.Option(None, "--target", help="Target column of a CSV/Parquet file."),
     kernel: str | None = typer.Option(None, help="Kernel of a kernel model (rbf, poly, ...)."),
     gamma: float | None = typer.Option(None, help="Kernel gamma."),
@@ -47,9 +55,18 @@ def steal(
                          intercept_scaling=intercept_scaling).items()
         if v is not None
     }
+    if (params is None) == (model is None):
+        _fail("pass exactly one of --params (npz/JSON parameters) and --model (a .skops estimator).")
+    if params is not None and algorithm is None:
+        _fail("--params needs --algorithm (e.g. --algorithm ridge); see `hypersteal algorithms`.")
     try:
         X, y = load_data(data, target)
-        result = hypersteal.steal(algorithm, X, y, load_params(params), **options)
+        if model is not None:
+            from hypersteal.io import load_skops
+
+            result = hypersteal.steal_from_estimator(load_skops(model, trusted=trust or []), X, y)
+        else:
+            result = hypersteal.steal(algorithm, X, y, load_params(params), **options)
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
     if as_json:

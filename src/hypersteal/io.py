@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validation import InputError
 
-__all__ = ["load_data", "load_params", "save_params"]
+__all__ = ["load_data", "load_params", "save_params", "load_skops"]
 
 
 def load_data(path, target: str | None = None):
@@ -22,6 +22,8 @@ def load_data(path, target: str | None = None):
     CSV and Parquet need ``target`` (the name of the target column; every other column is a
     feature). An npz file holds arrays ``X`` and ``y``.
     """
+    if any(ch in str(path) for ch in "*?[") or (Path(path).is_dir() and any(Path(path).glob("*.parquet"))):
+        return _load_parquet_lazily(str(path), target)
     path = Path(path)
     if not path.exists():
         raise InputError(f"Data file {str(path)!r} does not exist.")
@@ -57,6 +59,26 @@ def load_data(path, target: str | None = None):
             "the model was trained."
         )
     return frame.to_numpy(dtype=float), y
+
+
+def _load_parquet_lazily(pattern: str, target: str | None):
+    """Parquet files bigger than memory: a Dask DataFrame, read chunk by chunk when the attack runs."""
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("Reading many Parquet files lazily needs Dask: pip install 'hypersteal[dask]'.") from None
+    try:
+        frame = dd.read_parquet(pattern)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"Could not read Parquet data {pattern!r} ({exc}).") from None
+    if target is None or target not in frame.columns:
+        raise InputError(f"Name the target column with --target (columns: {list(frame.columns)}).")
+    features = [c for c in frame.columns if c != target]
+    bad = [c for c in features if not np.issubdtype(frame[c].dtype, np.number)]
+    if bad:
+        raise InputError(f"Feature column(s) {bad} are not numeric; encode them the way the model was trained.")
+    arr = frame[[*features, target]].to_dask_array(lengths=True).astype(float)  # one set of row chunks
+    return arr[:, :-1], arr[:, -1]
 
 
 def _indexed(files, stem):
@@ -105,3 +127,35 @@ def save_params(path, params: dict) -> None:
         else:
             flat[k] = np.asarray(v)
     np.savez(path, **flat)
+
+
+def load_skops(path, trusted=()):
+    """Load a scikit-learn estimator saved with skops — never with pickle.
+
+    skops lists the types in the file it does not trust by default; unless every one of them is in
+    ``trusted`` (what the user vouches for), the file is refused with the list.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Model file {str(path)!r} does not exist.")
+    if path.suffix.lower() in (".pkl", ".pickle", ".joblib"):
+        raise InputError(
+            f"{path.name} looks like a pickle; hypersteal never unpickles files. Save the estimator with "
+            "skops.io.dump(estimator, 'model.skops') instead."
+        )
+    try:
+        import skops.io as sio
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("Reading .skops files needs skops: pip install 'hypersteal[skops]'.") from None
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as exc:
+        raise InputError(f"{path.name} is not a readable skops file ({exc}).") from None
+    missing = sorted(set(untrusted) - set(trusted))
+    if missing:
+        flags = " ".join(f"--trust {t}" for t in missing)
+        raise InputError(
+            f"{path.name} holds types skops does not trust: {', '.join(missing)}. Inspect the file; if you trust "
+            f"its source, allow them explicitly ({flags})."
+        )
+    return sio.load(path, trusted=list(untrusted))

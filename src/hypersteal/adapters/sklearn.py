@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from .._lazy import is_lazy
 from .._validation import InputError, check_array
 from ..attack import steal
 
@@ -242,7 +243,8 @@ def steal_from_estimator(estimator, X, y, **options):
         check_is_fitted(estimator)
     except NotFittedError:
         raise InputError(f"This {name} is not fitted yet; call fit(X, y) first, then steal.") from None
-    X = check_array(X, "X")
+    if not is_lazy(X):
+        X = check_array(X, "X")
     expected = getattr(estimator, "n_features_in_", X.shape[1])
     if X.shape[1] != expected:
         raise InputError(

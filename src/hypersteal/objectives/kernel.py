@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._lazy import is_lazy
 from .._validation import InputError, check_array, check_X_y
 from ..kernels import Kernel
 from .base import L1, HingeLoss, KernelL2, LogisticLoss, SquaredHingeLoss, SquaredLoss, System
@@ -60,6 +61,13 @@ class KernelObjective(Objective):
         return (self.options["form"],)
 
     def prepare(self, X, y) -> Data:
+        if is_lazy(X) or is_lazy(y):
+            raise InputError(
+                f"{self.name} on Dask data is not supported: a kernel model needs the n×n Gram matrix of its "
+                "training points (n² memory and time), which does not scale with the rows. Steal from the "
+                "training points as a numpy array, or approximate the kernel with explicit features "
+                "(sklearn.kernel_approximation.Nystroem / RBFSampler) and a linear model."
+            )
         X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
         K = self.kernel(X)
         if K.shape[0] != K.shape[1]:

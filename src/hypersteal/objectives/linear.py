@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._lazy import is_lazy
 from .._validation import InputError, check_array, check_positive, check_X_y
 from .base import (
     L1,
@@ -42,10 +43,24 @@ class LinearObjective(Objective):
     regression = False
 
     def prepare(self, X, y) -> Data:
-        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
         s = self.options["intercept_scaling"]
         if s is not None:
             s = check_positive(s, "intercept_scaling")
+        if is_lazy(X) or is_lazy(y):
+            if self.has_margin:
+                raise InputError(
+                    f"{self.name} on Dask data is not supported: choosing the hinge's margin points needs every "
+                    "row's margin in memory. Use svm_squared_hinge, or steal from a numpy sample of the rows."
+                )
+            data = self._prepare_lazy(X, y, regression=self.regression)
+            if s is not None:
+                import dask.array as da
+
+                ones = da.full((data.X.shape[0], 1), s, chunks=(data.X.chunks[0], 1))
+                data.X = da.hstack([data.X, ones]).rechunk({1: -1})
+            return data
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
+        if s is not None:
             X = np.hstack([X, np.full((X.shape[0], 1), s)])
         if self.regression:
             Y = check_array(y, "y", ndim=(1, 2))
@@ -105,6 +120,8 @@ class LinearObjective(Objective):
         return data.X @ params["coef"].T + params["intercept"]
 
     def loss_gradient(self, data, params):
+        if data.lazy:
+            return self._lazy_gradient(data, params)
         G = self.loss.grad(self.scores(data, params), data.Y)
         return (G.T @ data.X).ravel()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from .._lazy import is_lazy
 from .._validation import InputError, check_array, check_X_y, suggest
 from .base import L2, LogisticLoss, MultinomialLoss, SquaredLoss
 from .objective import Data, Objective
@@ -46,6 +47,8 @@ class _MLP(Objective):
         self._act, self._dact = ACTIVATIONS[act]
 
     def prepare(self, X, y) -> Data:
+        if is_lazy(X) or is_lazy(y):
+            return self._prepare_lazy(X, y, regression=self.regression)
         X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
         if self.regression:
             return Data(X=X, Y=y[:, None] if y.ndim == 1 else y)
@@ -120,6 +123,8 @@ class _MLP(Objective):
         return self._forward(data.X, params)[0][-1]
 
     def loss_gradient(self, data, params):
+        if data.lazy:
+            return self._lazy_gradient(data, params)
         acts, zs = self._forward(data.X, params)
         delta = self.loss.grad(acts[-1], data.Y)
         grads = []

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import InputError, check_binary_labels, check_options
+from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes
+from .._validation import InputError, check_options
 from .base import HingeLoss, Loss, Penalty, System
 
 __all__ = ["Data", "Objective"]
@@ -21,6 +22,7 @@ class Data:
     classes: np.ndarray | None = None
     K: np.ndarray | None = None  # Gram matrix of kernel models
     y_raw: np.ndarray | None = None
+    lazy: bool = False  # X and y are Dask arrays, reduced chunk by chunk
 
 
 class Objective:
@@ -129,25 +131,63 @@ class Objective:
         return data.Y * self.scores(data, params) - 1.0
 
     # ------------------------------------------------------------------ helpers for subclasses
-    def _encode_labels(self, y, n_outputs_hint=None):
-        """Encode class labels for the loss; returns Y (n, c) and the classes."""
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise InputError(f"{self.name} needs one class label per row (1-D y), got shape {y.shape}.")
-        classes = np.unique(y)
+    def _classes(self, y) -> np.ndarray:
+        """The distinct labels (at least two), checked once for the whole dataset."""
+        if is_lazy(y):
+            classes = lazy_classes(y)
+        else:
+            y = np.asarray(y)
+            if y.ndim != 1:
+                raise InputError(f"{self.name} needs one class label per row (1-D y), got shape {y.shape}.")
+            classes = np.unique(y)
         if len(classes) < 2:
             raise InputError(
                 f"{self.name} is a classifier but y holds a single class ({classes[0]!r}); "
                 "pass data with at least two classes."
             )
+        return classes
+
+    def _encode(self, y, classes) -> np.ndarray:
+        """Labels → Y (n, c): the loss's binary encoding in sorted order, or one-hot rows (±1 for hinge)."""
+        y = np.asarray(y)
+        neg, pos = self.loss.encoding or (0.0, 1.0)
         if len(classes) == 2:
-            enc, classes = check_binary_labels(y, encoding=self.loss.encoding or (0.0, 1.0),
-                                               algorithm=self.name)
-            return enc[:, None], classes
+            return np.where(y == classes[1], pos, neg).astype(float)[:, None]
         onehot = (y[:, None] == classes[None, :]).astype(float)
-        if self.loss.encoding == (-1.0, 1.0):
-            onehot = 2.0 * onehot - 1.0
-        return onehot, classes
+        return 2.0 * onehot - 1.0 if (neg, pos) == (-1.0, 1.0) else onehot
+
+    def _encode_labels(self, y):
+        """Encode class labels for the loss; returns Y (n, c) and the classes."""
+        classes = self._classes(y)
+        return self._encode(y, classes), classes
+
+    # ------------------------------------------------------------------ data bigger than memory
+    def _prepare_lazy(self, X, y, *, regression: bool) -> Data:
+        """Dask X / y: nothing is materialised; gradients are summed chunk by chunk."""
+        X, y = as_row_chunks(X, y)
+        if regression:
+            width = 1 if y.ndim == 1 else y.shape[1]
+            return Data(X=X, Y=np.empty((0, width)), y_raw=y, lazy=True)
+        classes = self._classes(y)
+        width = 1 if len(classes) == 2 else len(classes)
+        return Data(X=X, Y=np.empty((0, width)), classes=classes, y_raw=y, lazy=True)
+
+    def _chunk(self, data: Data, Xc, yc) -> Data:
+        """The numpy Data of one row chunk of lazy data."""
+        Xc = np.asarray(Xc, dtype=float)
+        if not np.all(np.isfinite(Xc)):
+            raise InputError("X contains NaN or infinite values; impute or drop them before stealing.")
+        if data.classes is None:
+            Y = np.asarray(yc, dtype=float)
+            Y = Y[:, None] if Y.ndim == 1 else Y
+        else:
+            Y = self._encode(yc, data.classes)
+        if data.Y.shape[1] != Y.shape[1] and data.classes is None:
+            raise InputError("y chunks disagree on the number of targets.")
+        return Data(X=Xc, Y=Y, classes=data.classes)
+
+    def _lazy_gradient(self, data: Data, params: dict) -> np.ndarray:
+        return chunk_sum(lambda Xc, yc: self.loss_gradient(self._chunk(data, Xc, yc), params), data.X, data.y_raw)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != self.option_defaults[k])

@@ -1,0 +1,91 @@
+"""PyTorch: the weight decay of a real nn.Module, recovered with autograd."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import hypersteal
+
+torch.set_default_dtype(torch.float64)
+
+
+def data(n=120, d=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    y = torch.sin(X @ torch.randn(d, 1, generator=g)) + 0.1 * torch.randn(n, 1, generator=g)
+    return X, y
+
+
+def mlp(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 1))
+
+
+def train_lbfgs(model, X, y, wd, decayed):
+    """Full-batch L-BFGS on mean MSE + (wd/2)·‖θ_D‖² — the stationary point weight_decay=wd aims at."""
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=5000, tolerance_grad=1e-13,
+                            tolerance_change=1e-16, history_size=50, line_search_fn="strong_wolfe")
+    params = dict(model.named_parameters())
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(X), y) + wd / 2 * sum((params[n] ** 2).sum() for n in decayed)
+        loss.backward()
+        return loss
+
+    for _ in range(5):
+        opt.step(closure)
+    return model
+
+
+@pytest.mark.parametrize("wd", [1e-3, 1e-2, 1e-1])
+def test_lbfgs_weight_decay_recovered(wd):
+    X, y = data()
+    model = mlp()
+    weights = ["0.weight", "2.weight"]
+    train_lbfgs(model, X, y, wd, weights)
+    r = hypersteal.steal_from_module(model, nn.MSELoss(), (X, y), decayed=weights)
+    assert r.identifiable
+    assert r.native["weight_decay"] == pytest.approx(wd, rel=1e-3)
+    assert r.lam == pytest.approx(len(X) * wd / 2, rel=1e-3)  # the paper's λ for a summed loss
+    assert r.decayed == weights
+
+
+def test_dataloader_gives_the_full_batch_gradient():
+    X, y = data()
+    model = train_lbfgs(mlp(), X, y, 1e-2, [n for n, _ in mlp().named_parameters()])
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=37)
+    a = hypersteal.steal_from_module(model, nn.MSELoss(), loader)
+    b = hypersteal.steal_from_module(model, nn.MSELoss(), (X, y))
+    assert a.native["weight_decay"] == pytest.approx(b.native["weight_decay"], rel=1e-10)
+    assert b.native["weight_decay"] == pytest.approx(1e-2, rel=1e-3)
+
+
+def test_adam_early_stopping_is_flagged():
+    X, y = data()
+    model = mlp()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-2)
+    for _ in range(50):  # stopped early, far from stationary
+        opt.zero_grad()
+        nn.functional.mse_loss(model(X), y).backward()
+        opt.step()
+    with pytest.warns(UserWarning, match="away from a stationary point"):
+        r = hypersteal.steal_from_module(model, nn.MSELoss(), (X, y), decayed=opt)
+    assert r.residual > 1e-2
+    assert not r.identifiable or abs(r.native["weight_decay"] - 1e-2) / 1e-2 > 1e-3
+    assert any("approximate" in w for w in r.warnings)
+
+
+def test_errors():
+    X, y = data()
+    model = mlp()
+    with pytest.raises(hypersteal.InputError, match="Unknown parameter name"):
+        hypersteal.steal_from_module(model, nn.MSELoss(), (X, y), decayed=["0.wieght"])
+    with pytest.raises(hypersteal.InputError, match="reduction='mean' or 'sum'"):
+        hypersteal.steal_from_module(model, lambda out, t: ((out - t) ** 2).mean(), (X, y))
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        hypersteal.steal_from_module(np.zeros(3), nn.MSELoss(), (X, y))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(hypersteal.InputError, match="decays no parameter"):
+        hypersteal.steal_from_module(model, nn.MSELoss(), (X, y), decayed=opt)
