@@ -17,6 +17,7 @@ __all__ = [
     "check_array",
     "check_X_y",
     "check_binary_labels",
+    "check_finite",
     "check_options",
     "check_positive",
     "suggest",
@@ -42,7 +43,9 @@ def _is_lazy(a) -> bool:
     return type(a).__module__.split(".")[0] == "dask"
 
 
-def check_array(a, name: str, *, ndim: int | tuple[int, ...] = 2, allow_empty: bool = False) -> np.ndarray:
+def check_array(
+    a, name: str, *, ndim: int | tuple[int, ...] = 2, allow_empty: bool = False, finite: bool = True
+) -> np.ndarray:
     """Convert ``a`` to a float ndarray and check its dimensions and values.
 
     Parameters
@@ -53,6 +56,9 @@ def check_array(a, name: str, *, ndim: int | tuple[int, ...] = 2, allow_empty: b
         How the message refers to it (``"X"``, ``"params['coef']"``).
     ndim : int or tuple of int
         Accepted numbers of dimensions.
+    finite : bool
+        Refuse NaN and infinities here. ``False`` defers the check (an extra pass over a large X)
+        to :func:`check_finite`, for callers whose results reveal them anyway.
     """
     if a is None:
         raise TypeError(f"{name} is required but got None; pass a numeric array.")
@@ -84,17 +90,23 @@ def check_array(a, name: str, *, ndim: int | tuple[int, ...] = 2, allow_empty: b
         raise InputError(f"{name} must be {want}, got an array of shape {arr.shape}.{hint}")
     if not allow_empty and arr.size == 0:
         raise InputError(f"{name} is empty (shape {arr.shape}); pass at least one value.")
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Refuse NaN and infinite values, counting them in the message."""
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise InputError(
             f"{name} contains {bad} NaN or infinite value(s); impute or drop them before stealing."
         )
-    return arr
 
 
-def check_X_y(X, y, *, y_ndim: tuple[int, ...] = (1,)) -> tuple[np.ndarray, np.ndarray]:
-    """Check the training data: X is (n, d), y has n rows, both finite."""
-    X = check_array(X, "X", ndim=2)
+def check_X_y(X, y, *, y_ndim: tuple[int, ...] = (1,), finite_X: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Check the training data: X is (n, d), y has n rows, both finite (X's check may be deferred)."""
+    X = check_array(X, "X", ndim=2, finite=finite_X)
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1 and 2 not in y_ndim:
         y_arr = y_arr.ravel()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog, lsq_linear
 
-from ._validation import check_positive
+from ._validation import check_finite, check_positive
 from .objectives import Objective, System, get_objective
 from .result import StealResult
 
@@ -272,6 +272,10 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         else:
             mask, system = None, objective.system(data, params, **kw)
             res = solve_system(system, interval=False).residual
+        if not (np.all(np.isfinite(system.b)) and np.all(np.isfinite(system.A))):
+            # a NaN or inf anywhere in X reaches the loss gradient (0·inf = NaN), so the check of the
+            # whole X, an extra pass over it, is only needed here
+            check_finite(data.X, "X")
         choices.append((res, form, kw, mask, system))
     # prefer the first (best-conditioned) form unless another explains the parameters far better
     best = min(c[0] for c in choices)

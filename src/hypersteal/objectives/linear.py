@@ -59,7 +59,8 @@ class LinearObjective(Objective):
                 ones = da.full((data.X.shape[0], 1), s, chunks=(data.X.chunks[0], 1))
                 data.X = da.hstack([data.X, ones]).rechunk({1: -1})
             return data
-        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
+        # X's NaN/inf check is deferred: every gradient pass reveals them (see attack._attack)
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False)
         if s is not None:
             X = np.hstack([X, np.full((X.shape[0], 1), s)])
         if self.regression:

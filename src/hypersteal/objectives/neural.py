@@ -49,7 +49,8 @@ class _MLP(Objective):
     def prepare(self, X, y) -> Data:
         if is_lazy(X) or is_lazy(y):
             return self._prepare_lazy(X, y, regression=self.regression)
-        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,))
+        # X's NaN/inf check is deferred: every gradient pass reveals them (see attack._attack)
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False)
         if self.regression:
             return Data(X=X, Y=y[:, None] if y.ndim == 1 else y)
         Y, classes = self._encode_labels(y)
