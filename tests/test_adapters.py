@@ -112,3 +112,19 @@ def test_mlp_regressor_lbfgs(datasets):
     r = hypersteal.steal_from_estimator(est, X, y)
     # scikit-learn's L-BFGS stops early, so the bound comes from the residual it leaves (Theorem 1/2)
     assert r.native["alpha"] == pytest.approx(0.5, rel=max(2e-2, 20 * r.residual))
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "linear", "poly"])
+@pytest.mark.parametrize("C", [0.3, 3.0])
+def test_svc_one_vs_one_stacks_every_pair(kernel, C):
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    est = SVC(C=C, kernel=kernel, gamma=0.5, degree=2, tol=1e-10).fit(X, y)
+    r = hypersteal.steal_from_estimator(est, X, y)
+    if r.identifiable:
+        assert r.native["C"] == pytest.approx(C, rel=1e-6)
+    else:
+        lo, hi = r.interval
+        assert lo <= 1 / (2 * C) <= hi
+    assert r.n_equations > len(y)  # three pairs' equations stacked

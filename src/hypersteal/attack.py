@@ -262,7 +262,8 @@ def steal(
     return _attack(objective, data, params, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)
 
 
-def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol) -> StealResult:
+def _choose_system(objective: Objective, data, params, margin_tol):
+    """The best-conditioned system the parameters satisfy, with its hinge margin set."""
     forms = getattr(objective, "forms", ("primal",))
     choices = []
     for form in forms:
@@ -279,7 +280,36 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         choices.append((res, form, kw, mask, system))
     # prefer the first (best-conditioned) form unless another explains the parameters far better
     best = min(c[0] for c in choices)
-    res, form, kw, mask, system = next(c for c in choices if c[0] <= 10.0 * best + 1e-13)
+    return next(c for c in choices if c[0] <= 10.0 * best + 1e-13)
+
+
+def _stack(systems: list[System]) -> System:
+    """One system for sub-problems that share λ (one-vs-one SVMs): rows stacked, β blocks diagonal."""
+    if len(systems) == 1:
+        return systems[0]
+    Bs = [s.B if s.B is not None else np.zeros((len(s.b), 0)) for s in systems]
+    B = np.zeros((sum(len(s.b) for s in systems), sum(b.shape[1] for b in Bs)))
+    r = c = 0
+    for blk in Bs:
+        B[r:r + blk.shape[0], c:c + blk.shape[1]] = blk
+        r, c = r + blk.shape[0], c + blk.shape[1]
+    return System(
+        b=np.concatenate([s.b for s in systems]),
+        A=np.vstack([s.A for s in systems]),
+        B=B if B.shape[1] else None,
+        l1_bounds=[bound for s in systems for bound in s.l1_bounds],
+        form=systems[0].form,
+        scale=float(np.sqrt(sum(s.scale ** 2 for s in systems))),
+        n_margin=sum(s.n_margin for s in systems),
+    )
+
+
+def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol, problems=None) -> StealResult:
+    """Solve for λ. ``problems`` (a list of (data, params)) stacks several sub-problems sharing λ."""
+    problems = problems or [(data, params)]
+    chosen = [_choose_system(objective, d, p, margin_tol) for d, p in problems]
+    _, form, kw, mask, _ = chosen[0]
+    system = _stack([c[4] for c in chosen])
     sol = solve_system(system)
 
     names = objective.hyperparameters
@@ -309,6 +339,8 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         notes.append("no parameter gives an equation for λ (all are held at zero by the L1 penalty).")
 
     def gradient_fn():
+        if len(problems) > 1:
+            raise RuntimeError("The gradient of a stacked (one-vs-one) attack is not available.")
         return _finite_difference_gradient(objective, data, params, kw, mask)
 
     return StealResult(

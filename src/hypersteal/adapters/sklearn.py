@@ -146,13 +146,34 @@ def _linear_svc(est, X):
     return algo, opts, _linear_params(est), lambda lam: {"C": 1 / (2 * lam["lambda"])}
 
 
+def _svc_one_vs_one(est, X, y):
+    """Every pair (i, j) of an ovo SVC is a binary SVM on the points of classes i and j, all with
+    the same C: returns (data, params) per pair for the stacked attack. libsvm's pair decision is
+    positive for class i; its coefficients are dual_coef_[j − 1] on class i's support vectors and
+    dual_coef_[i] on class j's."""
+    y = np.asarray(y)
+    k = len(est.classes_)
+    starts = np.concatenate([[0], np.cumsum(est.n_support_)])
+    pairs, p = [], 0
+    for i in range(k):
+        for j in range(i + 1, k):
+            rows = np.flatnonzero((y == est.classes_[i]) | (y == est.classes_[j]))
+            si, sj = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
+            sv = np.concatenate([est.support_[si], est.support_[sj]])
+            coef = np.concatenate([est.dual_coef_[j - 1, si], est.dual_coef_[i, sj]])
+            a = np.zeros(X.shape[0])
+            a[sv] = coef
+            labels = np.where(y[rows] == est.classes_[i], 1, -1)
+            pairs.append((X[rows], labels, {"dual_coef": a[rows], "intercept": float(est.intercept_[p])}))
+            p += 1
+    return pairs
+
+
 def _svc(est, X):
     _refuse_class_weight(est)
-    if len(est.classes_) != 2:
-        raise InputError(
-            f"SVC with {len(est.classes_)} classes (one-vs-one) is not supported yet; steal a binary SVC, or fit "
-            "one SVC per pair of classes."
-        )
+    if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked by steal_from_estimator
+        opts = _kernel_options(est, X)
+        return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, lambda lam: {"C": 1 / (2 * lam["lambda"])}
     a = np.zeros(X.shape[0])
     a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
     opts = _kernel_options(est, X)
@@ -207,6 +228,20 @@ SUPPORTED = {
 }
 
 
+def _steal_stacked(algorithm, model_options, pairs, options):
+    """One λ from several binary sub-problems (one-vs-one): their equations are stacked."""
+    from ..attack import _attack
+    from ..objectives import get_objective
+
+    objective = get_objective(algorithm, **model_options)
+    problems = []
+    for Xp, yp, params in pairs:
+        data = objective.prepare(Xp, yp)
+        problems.append((data, objective.check_params(params, data)))
+    return _attack(objective, *problems[0], identifiable_rtol=options.get("identifiable_rtol", 1e-6),
+                   margin_tol=options.get("margin_tol"), problems=problems)
+
+
 def steal_from_estimator(estimator, X, y, **options):
     """Steal the hyperparameters of a fitted scikit-learn estimator (or a Pipeline ending in one).
 
@@ -252,7 +287,10 @@ def steal_from_estimator(estimator, X, y, **options):
             "fitted on (after the same preprocessing)."
         )
     algorithm, model_options, params, to_native = SUPPORTED[name](estimator, X)
-    result = steal(algorithm, X, y, params, **model_options, **options)
+    if name == "SVC" and len(estimator.classes_) > 2:
+        result = _steal_stacked("kernel_svm_hinge", model_options, _svc_one_vs_one(estimator, X, y), options)
+    else:
+        result = steal(algorithm, X, y, params, **model_options, **options)
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
     with np.errstate(divide="ignore", invalid="ignore"):
         result.native = {k: float(v) for k, v in to_native(lambdas).items()}
