@@ -110,6 +110,18 @@ def reproduce(
     typer.echo(f"Report: {out / 'index.html'}  ({out / 'report.md'}, {out / 'results.json'})")
 
 
+def _register_platform():
+    """`hypersteal mlaas serve|add-tenant` and `hypersteal trt` (the platform module imports only typer)."""
+    from hypersteal.mlaas.cli import app as mlaas_app
+    from hypersteal.mlaas.cli import trt
+
+    app.add_typer(mlaas_app, name="mlaas")
+    app.command("trt", help="Train-Steal-Retrain on the platform: M1, M2, M3, bills and speedups.")(trt)
+
+
+_register_platform()
+
+
 def main(argv=None):  # console-script entry point
     return app(args=argv, prog_name="hypersteal")
 

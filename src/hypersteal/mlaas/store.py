@@ -1,0 +1,406 @@
+"""The platform's persistent state: SQLite (WAL) for records, npz files for arrays. No pickle.
+
+Layout of a data directory::
+
+    platform.db            tenants, API keys (hashed), datasets, models/jobs, usage (the meter)
+    datasets/<id>.npz      X (float64), y (float64 or str), feature_names
+    params/<id>.npz        released model parameters (coef, intercept, classes)
+    tmp/                   files being written (renamed into place when complete)
+    server.lock            held by the one server using this directory
+
+Several processes use one directory at once (the server, its worker processes, ``add-tenant``): every
+write is a short ``BEGIN IMMEDIATE`` transaction and readers never block writers (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Store", "new_id"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    salt BLOB NOT NULL,
+    digest TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT,
+    format TEXT NOT NULL,
+    target TEXT,
+    rows INTEGER NOT NULL,
+    columns INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    meta TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS datasets_tenant ON datasets(tenant_id);
+CREATE TABLE IF NOT EXISTS models (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    dataset_id TEXT NOT NULL REFERENCES datasets(id),
+    algorithm TEXT NOT NULL,
+    protocol TEXT NOT NULL,
+    lam_given REAL,
+    release TEXT NOT NULL,
+    decimals INTEGER,
+    passes INTEGER,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    worker TEXT,
+    token TEXT,
+    error TEXT,
+    notes TEXT NOT NULL DEFAULT '[]',
+    lam_used REAL,
+    cv TEXT,
+    compute_seconds REAL,
+    wall_seconds REAL,
+    timings TEXT,
+    meta TEXT
+);
+CREATE INDEX IF NOT EXISTS models_tenant ON models(tenant_id);
+CREATE INDEX IF NOT EXISTS models_status ON models(status, queued_at);
+CREATE TABLE IF NOT EXISTS usage (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    model_id TEXT,
+    kind TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    unit TEXT NOT NULL,
+    amount REAL NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS usage_tenant ON usage(tenant_id);
+"""
+
+_KEY_PREFIX = "hsk"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _digest(salt: bytes, secret: str) -> str:
+    return hmac.new(salt, secret.encode(), hashlib.sha256).hexdigest()
+
+
+class Store:
+    """All persistent state of one platform data directory."""
+
+    def __init__(self, data_dir):
+        self.root = Path(data_dir).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        for sub in ("datasets", "params", "tmp"):
+            (self.root / sub).mkdir(exist_ok=True)
+        self.db_path = self.root / "platform.db"
+        with self.connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    # ------------------------------------------------------------------ plumbing
+    @contextlib.contextmanager
+    def connect(self):
+        db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=60000")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with self.connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def tmp_path(self, suffix: str = "") -> Path:
+        return self.root / "tmp" / f"{uuid.uuid4().hex}{suffix}"
+
+    def dataset_path(self, dataset_id: str) -> Path:
+        return self.root / "datasets" / f"{dataset_id}.npz"
+
+    def params_path(self, model_id: str) -> Path:
+        return self.root / "params" / f"{model_id}.npz"
+
+    def clean_tmp(self) -> None:
+        for p in (self.root / "tmp").iterdir():
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+    # ------------------------------------------------------------------ tenants and keys
+    def add_tenant(self, name: str) -> tuple[str, str]:
+        """Create a tenant and its first API key; returns (tenant_id, key). The key is shown once."""
+        tenant_id = new_id("tn")
+        with self.transaction() as db:
+            db.execute("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)", (tenant_id, name, _now()))
+            key = self._add_key(db, tenant_id)
+        return tenant_id, key
+
+    def add_key(self, tenant_id: str) -> str:
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM tenants WHERE id = ?", (tenant_id,)).fetchone() is None:
+                raise KeyError(tenant_id)
+            return self._add_key(db, tenant_id)
+
+    def _add_key(self, db, tenant_id: str) -> str:
+        key_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(24)
+        salt = secrets.token_bytes(16)
+        db.execute(
+            "INSERT INTO api_keys (key_id, tenant_id, salt, digest, created_at) VALUES (?, ?, ?, ?, ?)",
+            (key_id, tenant_id, salt, _digest(salt, secret), _now()),
+        )
+        return f"{_KEY_PREFIX}_{key_id}_{secret}"
+
+    def authenticate(self, key: str) -> dict | None:
+        """The tenant owning ``key``, or None (constant-time comparison of salted HMAC-SHA256 digests)."""
+        parts = key.split("_", 2)
+        if len(parts) != 3 or parts[0] != _KEY_PREFIX or not parts[1] or not parts[2]:
+            return None
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT k.salt, k.digest, k.revoked, t.id, t.name FROM api_keys k JOIN tenants t "
+                "ON t.id = k.tenant_id WHERE k.key_id = ?",
+                (parts[1],),
+            ).fetchone()
+        if row is None or row["revoked"]:
+            # spend the same time as a real check
+            _digest(b"0" * 16, parts[2])
+            return None
+        if not hmac.compare_digest(row["digest"], _digest(row["salt"], parts[2])):
+            return None
+        return {"id": row["id"], "name": row["name"]}
+
+    def tenants(self) -> list[dict]:
+        with self.connect() as db:
+            return [dict(r) for r in db.execute("SELECT id, name, created_at FROM tenants ORDER BY created_at")]
+
+    # ------------------------------------------------------------------ datasets
+    def add_dataset(self, tenant_id: str, *, X: np.ndarray, y: np.ndarray, feature_names, name, fmt, target,
+                    nbytes: int, meta: dict) -> dict:
+        """Write the arrays, then the record; on any failure neither stays."""
+        dataset_id = new_id("ds")
+        final = self.dataset_path(dataset_id)
+        tmp = self.tmp_path(".npz")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, X=X, y=y, feature_names=np.asarray(feature_names, dtype=str))
+            os.replace(tmp, final)
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO datasets (id, tenant_id, name, format, target, rows, columns, bytes, meta, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (dataset_id, tenant_id, name, fmt, target, int(X.shape[0]), int(X.shape[1]), int(nbytes),
+                     json.dumps(meta), _now()),
+                )
+        except BaseException:
+            for p in (tmp, final):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            raise
+        return self.get_dataset(tenant_id, dataset_id)
+
+    @staticmethod
+    def _dataset_record(row) -> dict:
+        rec = dict(row)
+        rec["meta"] = json.loads(rec["meta"])
+        return rec
+
+    def get_dataset(self, tenant_id: str, dataset_id: str) -> dict | None:
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM datasets WHERE id = ? AND tenant_id = ?",
+                             (dataset_id, tenant_id)).fetchone()
+        return None if row is None else self._dataset_record(row)
+
+    def list_datasets(self, tenant_id: str) -> list[dict]:
+        with self.connect() as db:
+            rows = db.execute("SELECT * FROM datasets WHERE tenant_id = ? ORDER BY created_at", (tenant_id,))
+            return [self._dataset_record(r) for r in rows]
+
+    def load_dataset(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray]:
+        with np.load(self.dataset_path(dataset_id), allow_pickle=False) as f:
+            return f["X"], f["y"]
+
+    # ------------------------------------------------------------------ models and jobs
+    def add_model(self, tenant_id: str, spec: dict) -> dict:
+        model_id = new_id("mdl")
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO models (id, tenant_id, dataset_id, algorithm, protocol, lam_given, release, decimals, "
+                "passes, status, created_at, queued_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+                (model_id, tenant_id, spec["dataset_id"], spec["algorithm"], spec["protocol"], spec.get("lam"),
+                 spec["release"], spec.get("decimals"), spec.get("passes"), _now(), time.time(),
+                 json.dumps(spec.get("meta", {}))),
+            )
+        return self.get_model(tenant_id, model_id)
+
+    @staticmethod
+    def _model_record(row) -> dict:
+        rec = dict(row)
+        for k in ("notes", "cv", "timings", "meta"):
+            if rec.get(k) is not None:
+                rec[k] = json.loads(rec[k])
+        return rec
+
+    def get_model(self, tenant_id: str | None, model_id: str) -> dict | None:
+        """A model record (with the platform's secrets: never return it to a user as is)."""
+        with self.connect() as db:
+            if tenant_id is None:
+                row = db.execute("SELECT * FROM models WHERE id = ?", (model_id,)).fetchone()
+            else:
+                row = db.execute("SELECT * FROM models WHERE id = ? AND tenant_id = ?",
+                                 (model_id, tenant_id)).fetchone()
+        return None if row is None else self._model_record(row)
+
+    def list_models(self, tenant_id: str) -> list[dict]:
+        with self.connect() as db:
+            rows = db.execute("SELECT * FROM models WHERE tenant_id = ? ORDER BY queued_at", (tenant_id,))
+            return [self._model_record(r) for r in rows]
+
+    def claim_job(self, worker: str) -> dict | None:
+        """Atomically take the next queued job: fair share first (the tenant with the fewest running
+        jobs), then first come, first served."""
+        token = uuid.uuid4().hex
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT m.id FROM models m WHERE m.status = 'queued' ORDER BY "
+                "(SELECT COUNT(*) FROM models r WHERE r.tenant_id = m.tenant_id AND r.status = 'running'), "
+                "m.queued_at LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE models SET status = 'running', worker = ?, token = ?, started_at = ?, "
+                "attempts = attempts + 1 WHERE id = ?",
+                (worker, token, time.time(), row["id"]),
+            )
+        return self.get_model(None, row["id"])
+
+    def finish_job(self, model_id: str, token: str, *, status: str, lam_used=None, cv=None, compute_seconds=None,
+                   wall_seconds=None, timings=None, meta_update=None, error=None, charge=None) -> bool:
+        """Record a job's outcome and its meter reading, if this worker still owns the job."""
+        with self.transaction() as db:
+            row = db.execute("SELECT tenant_id, meta, status, token FROM models WHERE id = ?", (model_id,)).fetchone()
+            if row is None or row["token"] != token or row["status"] != "running":
+                return False
+            meta = json.loads(row["meta"] or "{}")
+            meta.update(meta_update or {})
+            db.execute(
+                "UPDATE models SET status = ?, finished_at = ?, lam_used = ?, cv = ?, compute_seconds = ?, "
+                "wall_seconds = ?, timings = ?, meta = ?, error = ? WHERE id = ?",
+                (status, time.time(), lam_used, None if cv is None else json.dumps(cv), compute_seconds,
+                 wall_seconds, None if timings is None else json.dumps(timings), json.dumps(meta), error, model_id),
+            )
+            if charge is not None:
+                quantity, amount = charge
+                db.execute(
+                    "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
+                    "VALUES (?, ?, 'training', ?, 'cpu_seconds', ?, ?)",
+                    (row["tenant_id"], model_id, quantity, amount, _now()),
+                )
+        return True
+
+    def requeue_running(self, *, worker: str | None, reason: str, max_attempts: int) -> list[str]:
+        """Put running jobs (all, or one worker's) back in the queue; fail those out of attempts."""
+        touched = []
+        with self.transaction() as db:
+            if worker is None:
+                rows = db.execute("SELECT id, attempts, notes FROM models WHERE status = 'running'").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT id, attempts, notes FROM models WHERE status = 'running' AND worker = ?", (worker,)
+                ).fetchall()
+            for r in rows:
+                notes = json.loads(r["notes"]) + [f"{_now()}: {reason}"]
+                if r["attempts"] >= max_attempts:
+                    db.execute(
+                        "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, "
+                        "error = ?, notes = ? WHERE id = ?",
+                        (time.time(), f"{reason}; gave up after {r['attempts']} attempts", json.dumps(notes), r["id"]),
+                    )
+                else:
+                    db.execute(
+                        "UPDATE models SET status = 'queued', worker = NULL, token = NULL, notes = ? WHERE id = ?",
+                        (json.dumps(notes), r["id"]),
+                    )
+                touched.append(r["id"])
+        return touched
+
+    def fail_running(self, model_id: str, error: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, error = ? "
+                "WHERE id = ? AND status = 'running'",
+                (time.time(), error, model_id),
+            )
+
+    def running_jobs(self) -> list[dict]:
+        with self.connect() as db:
+            return [dict(r) for r in db.execute("SELECT id, worker, started_at FROM models WHERE status = 'running'")]
+
+    def count_queued(self) -> int:
+        with self.connect() as db:
+            return db.execute("SELECT COUNT(*) FROM models WHERE status = 'queued'").fetchone()[0]
+
+    # ------------------------------------------------------------------ the meter
+    def record_usage(self, tenant_id: str, model_id: str | None, kind: str, quantity: float, unit: str,
+                     amount: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tenant_id, model_id, kind, quantity, unit, amount, _now()),
+            )
+
+    def usage_by_model(self, tenant_id: str, model_id: str | None = None) -> dict:
+        """{model_id: {kind: (quantity, amount)}} for one tenant (or one model)."""
+        sql = ("SELECT model_id, kind, SUM(quantity) AS q, SUM(amount) AS a, COUNT(*) AS c FROM usage "
+               "WHERE tenant_id = ?")
+        args: list = [tenant_id]
+        if model_id is not None:
+            sql += " AND model_id = ?"
+            args.append(model_id)
+        sql += " GROUP BY model_id, kind"
+        out: dict = {}
+        with self.connect() as db:
+            for r in db.execute(sql, args):
+                out.setdefault(r["model_id"], {})[r["kind"]] = (float(r["q"]), float(r["a"]), int(r["c"]))
+        return out

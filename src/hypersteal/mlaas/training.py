@@ -1,0 +1,179 @@
+"""The platform's learners: what each one minimises, how it is trained, and how Protocol I tunes λ.
+
+The catalogue (:data:`LEARNERS`) is public — like a real platform's documentation it says which
+objective each learner minimises, whether the intercept is penalised and how the hyperparameter maps
+to the library's own.  The tuning recipe (λ grid, folds, seed) is the platform's secret and lives in
+:class:`~hypersteal.mlaas.settings.Settings`.
+
+Every λ here is in the paper's units (DESIGN §2: sum losses, penalties without ½).  Training uses
+scikit-learn, imported only when a job runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["Learner", "LEARNERS", "canonical", "make_estimator", "fit", "tune", "model_params", "score", "learner"]
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Public description of one platform learner."""
+
+    name: str
+    objective: str  #: the hypersteal algorithm whose objective this learner minimises
+    task: str  #: "regression" or "classification" (binary)
+    estimator: str  #: how the platform trains it
+    native: str  #: how λ maps to the library's hyperparameter
+    penalised_intercept: bool
+    intercept_scaling: float | None  #: liblinear's constant feature (when the intercept is penalised)
+    output: str  #: what ``scores`` of a prediction are: value, probability (of classes[1]) or score
+    cost: str  #: what a training's compute grows with
+    sgd: bool = False
+
+    def steal_options(self) -> dict:
+        """Model options for :func:`hypersteal.steal` on this learner's parameters."""
+        return {"intercept_scaling": self.intercept_scaling} if self.penalised_intercept else {}
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_EXACT = "rows × features² + features³ per fit (Cholesky); Protocol I fits folds × grid + 1 times"
+_ITER = "rows × features × solver iterations per fit; Protocol I fits folds × grid + 1 times"
+_SGD = "rows × passes × features per fit, whatever λ (Amazon ML style); Protocol I fits folds × grid + 1 times"
+
+LEARNERS: dict[str, Learner] = {
+    "ridge": Learner("ridge", "ridge", "regression", "sklearn Ridge (Cholesky)", "alpha = λ", False, None,
+                     "value", _EXACT),
+    "lasso": Learner("lasso", "lasso", "regression", "sklearn Lasso (coordinate descent, tol 1e-6)",
+                     "alpha = λ / (2n)", False, None, "value", _ITER),
+    "logistic_l2": Learner("logistic_l2", "logistic_l2", "classification",
+                           "sklearn LogisticRegression (lbfgs, tol 1e-6)", "C = 1 / (2λ)", False, None,
+                           "probability", _ITER),
+    "logistic_l1": Learner("logistic_l1", "logistic_l1", "classification",
+                           "sklearn LogisticRegression (liblinear, l1_ratio = 1, intercept_scaling = 1)",
+                           "C = 1 / λ", True, 1.0, "probability", _ITER),
+    "svm_squared_hinge": Learner("svm_squared_hinge", "svm_squared_hinge", "classification",
+                                 "sklearn LinearSVC (liblinear, squared hinge, intercept_scaling = 1)",
+                                 "C = 1 / (2λ)", True, 1.0, "score", _ITER),
+    "svm_hinge": Learner("svm_hinge", "svm_hinge", "classification",
+                         "sklearn LinearSVC (liblinear dual, hinge, intercept_scaling = 1)", "C = 1 / (2λ)",
+                         True, 1.0, "score", _ITER),
+    "sgd_ridge": Learner("sgd_ridge", "ridge", "regression",
+                         "sklearn SGDRegressor (squared loss, L2, `passes` epochs, no early stop)",
+                         "alpha = λ / n", False, None, "value", _SGD, True),
+    "sgd_logistic_l2": Learner("sgd_logistic_l2", "logistic_l2", "classification",
+                               "sklearn SGDClassifier (log loss, L2, `passes` epochs, no early stop)",
+                               "alpha = 2λ / n", False, None, "probability", _SGD, True),
+    "sgd_logistic_l1": Learner("sgd_logistic_l1", "logistic_l1", "classification",
+                               "sklearn SGDClassifier (log loss, L1, `passes` epochs, no early stop)",
+                               "alpha = λ / n", False, None, "probability", _SGD, True),
+}
+
+_ALIASES = {"rr": "ridge", "l2-lr": "logistic_l2", "l1-lr": "logistic_l1", "svm-shl": "svm_squared_hinge",
+            "svm-rhl": "svm_hinge", "linear_svm": "svm_squared_hinge"}
+
+
+def canonical(name: str) -> str:
+    """A learner's name from any accepted spelling (case-insensitive; the paper's short names)."""
+    key = str(name).strip().lower()
+    return _ALIASES.get(key, key).replace("-", "_")
+
+
+def learner(name: str) -> Learner:
+    """Look a learner up by name (any spelling :func:`canonical` accepts)."""
+    key = canonical(name)
+    if key not in LEARNERS:
+        raise KeyError(name)
+    return LEARNERS[key]
+
+
+def make_estimator(name: str, lam: float, n: int, *, passes: int = 10, seed: int = 0):
+    """A scikit-learn estimator minimising the paper's objective at λ on n rows."""
+    from sklearn.linear_model import Lasso, LogisticRegression, Ridge, SGDClassifier, SGDRegressor
+    from sklearn.svm import LinearSVC
+
+    lam = float(lam)
+    if name == "ridge":
+        return Ridge(alpha=lam, solver="cholesky")
+    if name == "lasso":
+        return Lasso(alpha=lam / (2 * n), tol=1e-6, max_iter=100_000)
+    if name == "logistic_l2":
+        return LogisticRegression(C=1 / (2 * lam), solver="lbfgs", tol=1e-6, max_iter=10_000)
+    if name == "logistic_l1":
+        return LogisticRegression(C=1 / lam, l1_ratio=1.0, solver="liblinear", tol=1e-6, max_iter=10_000,
+                                  intercept_scaling=1.0)
+    if name == "svm_squared_hinge":
+        return LinearSVC(C=1 / (2 * lam), loss="squared_hinge", dual="auto", tol=1e-4, max_iter=20_000,
+                         intercept_scaling=1.0)
+    if name == "svm_hinge":
+        return LinearSVC(C=1 / (2 * lam), loss="hinge", dual=True, tol=1e-4, max_iter=20_000, intercept_scaling=1.0)
+    if name == "sgd_ridge":
+        return SGDRegressor(alpha=lam / n, penalty="l2", max_iter=passes, tol=None, random_state=seed)
+    if name == "sgd_logistic_l2":
+        return SGDClassifier(loss="log_loss", alpha=2 * lam / n, penalty="l2", max_iter=passes, tol=None,
+                             random_state=seed)
+    if name == "sgd_logistic_l1":
+        return SGDClassifier(loss="log_loss", alpha=lam / n, penalty="l1", max_iter=passes, tol=None,
+                             random_state=seed)
+    raise KeyError(name)
+
+
+def fit(name: str, X: np.ndarray, y: np.ndarray, lam: float, *, passes: int = 10, seed: int = 0):
+    """Train one model; returns the fitted estimator and the number of convergence warnings."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    est = make_estimator(name, lam, X.shape[0], passes=passes, seed=seed)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        est.fit(X, y)
+    n_warn = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return est, n_warn
+
+
+def score(est, X: np.ndarray, y: np.ndarray, task: str) -> float:
+    """MSE (regression) or accuracy (classification)."""
+    pred = est.predict(X)
+    if task == "regression":
+        return float(np.mean((np.asarray(pred, dtype=float) - y) ** 2))
+    return float(np.mean(pred == y))
+
+
+def tune(name: str, X: np.ndarray, y: np.ndarray, grid, folds: int, *, seed: int, passes: int = 10):
+    """Protocol I: k-fold cross-validation over the grid. Returns (best λ, table, convergence warnings).
+
+    Regression keeps the λ of least mean validation MSE, classification the largest mean accuracy;
+    ties go to the larger λ (the simpler model)."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    task = LEARNERS[name].task
+    splitter = (StratifiedKFold if task == "classification" else KFold)(n_splits=folds, shuffle=True,
+                                                                          random_state=seed)
+    grid = [float(g) for g in grid]
+    table = {g: [] for g in grid}
+    n_warn = 0
+    for train, valid in splitter.split(X, y):
+        for lam in grid:
+            est, w = fit(name, X[train], y[train], lam, passes=passes, seed=seed)
+            n_warn += w
+            table[lam].append(score(est, X[valid], y[valid], task))
+    means = {g: float(np.mean(v)) for g, v in table.items()}
+    sign = 1.0 if task == "regression" else -1.0  # minimise sign · score
+    best = min(grid, key=lambda g: (sign * means[g], -g))
+    return best, [{"lam": g, "score": means[g], "folds": table[g]} for g in grid], n_warn
+
+
+def model_params(est, task: str) -> dict:
+    """The fitted parameters in hypersteal's format (binary models: coef (d,), intercept float)."""
+    coef = np.asarray(est.coef_, dtype=float)
+    if coef.ndim == 2 and coef.shape[0] == 1:
+        coef = coef[0]
+    intercept = np.asarray(est.intercept_, dtype=float).reshape(-1)
+    params = {"coef": coef, "intercept": np.asarray(float(intercept[0]) if intercept.size == 1 else intercept)}
+    if task == "classification":
+        params["classes"] = np.asarray(est.classes_)
+    return params
