@@ -133,3 +133,26 @@ def test_pickle_refused(files, tmp_path):
     evil.write_bytes(b"not even read")
     out = run("steal", "--model", str(evil), "--data", str(files / "clf.npz"))
     assert out.returncode == 2 and "never unpickles" in out.stderr
+
+
+def test_steal_through_a_prediction_api(tmp_path):
+    """Black box: the CLI extracts the parameters over HTTP from the platform, then steals λ."""
+    from sklearn.datasets import load_diabetes
+
+    from hypersteal.mlaas import Client, embedded_platform
+
+    X, y = load_diabetes(return_X_y=True)
+    np.savez(tmp_path / "train.npz", X=X, y=y)
+    with embedded_platform(workers=1) as (url, key):
+        client = Client(url, key)
+        dataset = client.upload(X, y)
+        model = client.train(dataset["id"], "ridge", protocol="II", lam=3.0, release="predictions")
+        out = run("steal", "-a", "ridge", "--data", str(tmp_path / "train.npz"), "--api",
+                  f"{url}/v1/models/{model['id']}", "--api-key", key, "--json")
+        assert out.returncode == 0, out.stderr
+        result = json.loads(out.stdout)
+        assert result["lambdas"]["lambda"] == pytest.approx(3.0, rel=1e-6)
+        assert result["n_queries"] == X.shape[1] + 1
+        bad = run("steal", "-a", "ridge", "--data", str(tmp_path / "train.npz"), "--api",
+                  f"{url}/v1/models/{model['id']}", "--api-key", "wrong", "--json")
+        assert bad.returncode == 2 and "answered 401" in bad.stderr

@@ -43,9 +43,14 @@ def steal(
     intercept_scaling: float | None = typer.Option(
         None, help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
     ),
+    api: str | None = typer.Option(
+        None, "--api", help="Black box: the model's prediction endpoint URL (e.g. http://host:8000/v1/models/ID)."
+    ),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="HYPERSTEAL_API_KEY", help="Bearer key for --api."),
+    budget: int | None = typer.Option(None, "--budget", min=1, help="Most rows to send to --api."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ):
-    """Recover λ from a model's parameters and its training data."""
+    """Recover λ from a model's parameters (or its prediction API) and its training data."""
     import hypersteal
     from hypersteal.io import load_data, load_params
 
@@ -55,13 +60,16 @@ def steal(
                          intercept_scaling=intercept_scaling).items()
         if v is not None
     }
-    if (params is None) == (model is None):
-        _fail("pass exactly one of --params (npz/JSON parameters) and --model (a .skops estimator).")
-    if params is not None and algorithm is None:
-        _fail("--params needs --algorithm (e.g. --algorithm ridge); see `hypersteal algorithms`.")
+    if sum(x is not None for x in (params, model, api)) != 1:
+        _fail("pass exactly one of --params (npz/JSON parameters), --model (a .skops estimator) and --api (a URL).")
+    if model is None and algorithm is None:
+        _fail("--params and --api need --algorithm (e.g. --algorithm ridge); see `hypersteal algorithms`.")
     try:
         X, y = load_data(data, target)
-        if model is not None:
+        if api is not None:
+            extra = {"budget": budget} if budget else {}
+            result = hypersteal.steal_black_box(algorithm, _api_query(api, api_key), X, y, **options, **extra)
+        elif model is not None:
             from hypersteal.io import load_skops
 
             result = hypersteal.steal_from_estimator(load_skops(model, trusted=trust or []), X, y)
@@ -70,9 +78,40 @@ def steal(
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        out = result.to_dict()
+        if api is not None:
+            out["n_queries"] = result.n_queries
+        typer.echo(json.dumps(out, indent=2))
     else:
         typer.echo(result.summary())
+        if api is not None:
+            typer.echo(f"  queries    = {result.n_queries} rows sent to {api}")
+
+
+def _api_query(url: str, key: str | None):
+    """A query function over HTTP: rows are POSTed to URL/predict, the answers' ``scores`` come back."""
+    import httpx
+    import numpy as np
+
+    from hypersteal import InputError
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    client = httpx.Client(headers=headers, timeout=120.0)
+    endpoint = url.rstrip("/") + ("" if url.rstrip("/").endswith("/predict") else "/predict")
+
+    def query(rows):
+        answers = []
+        for i in range(0, len(rows), 5000):
+            try:
+                r = client.post(endpoint, json={"rows": np.asarray(rows[i:i + 5000], dtype=float).tolist()})
+            except httpx.HTTPError as exc:
+                raise InputError(f"Could not reach the prediction API at {endpoint} ({exc}).") from None
+            if r.status_code != 200:
+                raise InputError(f"The prediction API answered {r.status_code}: {r.text[:300]}")
+            answers.extend(r.json()["scores"])
+        return np.asarray(answers, dtype=float)
+
+    return query
 
 
 @app.command()
