@@ -69,3 +69,24 @@ def test_mlp_multiclass_softmax():
     params = train("mlp_classification", X, y, 0.5, hidden_layer_sizes=(4,), activation="tanh", random_state=0)
     assert params["coefs"][-1].shape == (4, 3)
     assert hypersteal.steal("NN-C", X, y, params, activation="tanh").lam == pytest.approx(0.5, rel=1e-3)
+
+
+@pytest.mark.parametrize("algorithm", ["svm_hinge", "kernel_svm_hinge"])
+@pytest.mark.parametrize("lam", [1e-3, 1e-2, 1e-1])
+def test_hinge_on_separable_iris_is_never_a_confident_zero(algorithm, lam):
+    """Two-class Iris is separable: below a threshold every λ gives the same hard-margin model.
+
+    Margin points left exactly at |y f − 1| = 0 beside others at 1e-16 once made the attack keep one
+    of them and report λ̂ = 0 as "identifiable"; the honest answer is an interval that holds λ.
+    """
+    from hypersteal import datasets
+
+    ds = datasets.load("iris")
+    params = train(algorithm, ds.X, ds.y, lam)
+    r = hypersteal.steal(algorithm, ds.X, ds.y, params)
+    lo, hi = r.intervals["lambda"]
+    assert lo <= lam <= hi
+    if r.identifiable:
+        assert r.lam == pytest.approx(lam, rel=1e-6)
+    else:
+        assert np.isnan(r.lam) and hi > lo

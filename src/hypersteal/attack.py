@@ -142,7 +142,7 @@ def _lp_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray):
         lam = sol.lam[k]
         if np.isfinite(lam):
             lo, hi = min(lo, lam), max(hi, lam)
-        out.append((float(lo), float(hi)))
+        out.append((float(lo) + 0.0, float(hi) + 0.0))  # + 0.0: no "-0" ends
     return out
 
 
@@ -159,7 +159,8 @@ def _margin_candidates(delta: np.ndarray, margin_tol: float | None) -> list[tupl
     if margin_tol is not None:
         return [((d <= margin_tol).reshape(delta.shape), np.inf)]
     order = np.argsort(d, kind="stable")
-    ds = np.maximum(d[order], 1e-300)
+    # exact zeros sit at round-off level, not at 1e-300: a solver's margin cluster mixes both
+    ds = np.maximum(d[order], 1e-16)
     near = int(np.searchsorted(ds, 0.05, side="right"))
     logs = np.log10(np.concatenate([[1e-16], np.minimum(ds[: near + 1], 0.05)]))
     if len(logs) == near + 1:
@@ -319,7 +320,9 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         scale = abs(lam_hat[k]) if np.isfinite(lam_hat[k]) else 0.0
         # an inexact fit widens the interval in proportion to its residual, up to a factor of two
         allowed = max(identifiable_rtol, min(10.0 * sol.residual, 1.0)) * scale
-        widths_ok.append(np.isfinite(hi) and np.isfinite(lam_hat[k]) and (hi - lo) <= allowed)
+        # λ̂ = 0 (no regularisation at all) is never a stolen value: it is the degenerate solution
+        # of hinge conditions whose margin set cannot balance w, so it counts as not identifiable
+        widths_ok.append(np.isfinite(hi) and np.isfinite(lam_hat[k]) and lam_hat[k] > 0 and (hi - lo) <= allowed)
     identifiable = bool(all(widths_ok))
     estimate = {n: float(v) for n, v in zip(names, lam_hat)}
     lambdas = {n: (float(v) if identifiable else float("nan")) for n, v in zip(names, lam_hat)}
