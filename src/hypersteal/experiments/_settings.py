@@ -1,0 +1,132 @@
+"""The grids of ``reproduce``: ``quick`` (minutes), ``full`` (the paper's grid) and a hidden ``tiny``.
+
+Every number that decides what is computed lives here, so that ``results.json`` can record the
+settings a run used and the cache can key each cell on them. ``reproduce(settings=...)`` overrides
+any entry (a shallow update per top-level key; nested dicts are merged one level deep).
+"""
+
+from __future__ import annotations
+
+import copy
+
+__all__ = ["MODES", "REGRESSION", "CLASSIFICATION", "KERNEL", "NEURAL", "get_settings"]
+
+#: The learners of each task, in the paper's order.
+REGRESSION = ["ridge", "lasso", "elastic_net", "kernel_ridge"]
+CLASSIFICATION = [
+    "logistic_l2",
+    "logistic_l1",
+    "kernel_logistic_l2",
+    "kernel_logistic_l1",
+    "svm_squared_hinge",
+    "svm_hinge",
+    "kernel_svm_squared_hinge",
+    "kernel_svm_hinge",
+]
+KERNEL = [a for a in REGRESSION + CLASSIFICATION if a.startswith("kernel_")]
+NEURAL = ["mlp_regression", "mlp_classification"]
+
+DECADES = [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3]
+ENDS = [1e-3, 1.0, 1e3]
+
+_COMMON = {
+    "random_state": 0,
+    # kernel learners: RBF with gamma = 1/d (scikit-learn's default), passed explicitly to both sides
+    "kernel": "rbf",
+    # networks: one hidden layer of 10 tanh units (the trainer's default; the attack is told the same)
+    "mlp": {"hidden_layer_sizes": [10], "activation": "tanh"},
+}
+
+_QUICK = {
+    **_COMMON,
+    # seconds after which a cell is abandoned (reported as "timeout", retried on the next run)
+    "cell_timeout": 60,
+    "accuracy": {
+        "regression_datasets": ["diabetes", "geoorig", "ujiindoorloc"],
+        "classification_datasets": ["iris", "madelon", "bank"],
+        # rows used per dataset (None = all); kernel learners use min(rows, kernel_rows)
+        "rows": {"geoorig": 300, "ujiindoorloc": 300, "madelon": 300, "bank": 300},
+        "kernel_rows": 300,
+        # λ grid per dataset; datasets not named use "default"
+        "lambdas": {"diabetes": DECADES, "iris": DECADES, "default": ENDS},
+        "neural_datasets": ["diabetes", "iris"],
+        "neural_rows": None,
+        "neural_lambdas": DECADES,
+    },
+    "theorem2": {"dataset": "diabetes", "lam": 1.0, "n_steps": 30, "dw_min": 1e-4, "dw_max": 1.0,
+                 "extended_max": 1e4, "parameter": "max_gradient"},
+    "black_box": {
+        "regression_dataset": "diabetes",
+        "classification_dataset": "iris",
+        "regression": ["ridge", "lasso", "elastic_net", "kernel_ridge"],
+        "classification": ["logistic_l2", "logistic_l1", "svm_squared_hinge", "svm_hinge"],
+        "lambdas": DECADES,
+        # kernel extraction sends n + 1 queries and solves an n-unknown system; rows per kernel model
+        "kernel_rows": 150,
+    },
+    "defence": {
+        "regression_dataset": "diabetes",
+        "classification_dataset": "bank",
+        "rows": {"bank": 600},
+        "kernel_rows": 600,
+        "test_fraction": 0.5,
+        "decimals": [1, 2, 3, 4, 5],
+        "lambdas": [1.0],
+        "algorithms": REGRESSION + CLASSIFICATION,
+    },
+}
+
+_FULL = copy.deepcopy(_QUICK)
+_FULL["cell_timeout"] = 3600
+_FULL["accuracy"].update(
+    rows={},  # every row of every dataset for linear learners
+    kernel_rows=1000,
+    lambdas={"default": DECADES},
+)
+_FULL["black_box"].update(kernel_rows=None)
+_FULL["defence"].update(rows={"bank": 4000}, kernel_rows=1000, lambdas=[1e-2, 1.0, 1e2])
+
+_TINY = copy.deepcopy(_QUICK)
+_TINY["accuracy"].update(
+    regression_datasets=["diabetes"],
+    classification_datasets=["iris"],
+    rows={},
+    kernel_rows=60,
+    lambdas={"default": [1e-2, 1.0]},
+    neural_datasets=["iris"],
+    neural_lambdas=[1.0],
+)
+_TINY["theorem2"].update(n_steps=8)
+_TINY["black_box"].update(regression=["ridge", "kernel_ridge"], classification=["logistic_l2", "svm_hinge"],
+                          lambdas=[1.0], kernel_rows=40)
+_TINY["defence"].update(classification_dataset="iris", rows={}, kernel_rows=60, decimals=[1, 3],
+                        algorithms=["ridge", "lasso", "kernel_ridge", "logistic_l2", "svm_hinge"])
+
+MODES = {"quick": _QUICK, "full": _FULL, "tiny": _TINY}
+
+
+def get_settings(mode: str, overrides: dict | None = None) -> dict:
+    """A deep copy of the grid of ``mode``, with ``overrides`` merged in.
+
+    Parameters
+    ----------
+    mode : {"quick", "full", "tiny"}
+        ``tiny`` is a seconds-long configuration for the test suite.
+    overrides : dict, optional
+        Top-level keys replace; a dict value for a dict entry (e.g. ``{"accuracy": {"lambdas": ...}}``)
+        updates that entry.
+
+    Returns
+    -------
+    dict
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}.")
+    settings = copy.deepcopy(MODES[mode])
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key].update(copy.deepcopy(value))
+        else:
+            settings[key] = copy.deepcopy(value)
+    settings["mode"] = mode
+    return settings
