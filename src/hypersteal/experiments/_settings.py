@@ -74,6 +74,17 @@ _QUICK = {
         "lambdas": [1.0],
         "algorithms": REGRESSION + CLASSIFICATION,
     },
+    # Figs. 8-10 on the embedded platform (hypersteal.mlaas.study); the platform's own grid and folds
+    # are its secret (7 values 1e-3..1e3, 5 folds)
+    "mlaas": {
+        "study_mode": "quick",
+        "subsample": None,  # rows of UJIIndoorLoc / Bank (None = all)
+        "fig8_fractions": [0.01, 0.02, 0.03, 0.05, 0.1],
+        "fig9_max_n": 10**5,
+        "fig9_ladder": None,  # None: the study's ladder for the mode
+        "amazon_fractions": [0.01, 0.03],
+        "amazon_passes": 10,
+    },
 }
 
 _FULL = copy.deepcopy(_QUICK)
@@ -85,6 +96,8 @@ _FULL["accuracy"].update(
 )
 _FULL["black_box"].update(kernel_rows=None)
 _FULL["defence"].update(rows={"bank": 4000}, kernel_rows=1000, lambdas=[1e-2, 1.0, 1e2])
+_FULL["mlaas"].update(study_mode="full", fig8_fractions=[q / 100 for q in range(1, 11)], fig9_max_n=10**6,
+                      amazon_fractions=[0.01, 0.02, 0.03, 0.05, 0.1])
 
 _TINY = copy.deepcopy(_QUICK)
 _TINY["accuracy"].update(
@@ -101,6 +114,8 @@ _TINY["black_box"].update(regression=["ridge", "kernel_ridge"], classification=[
                           lambdas=[1.0], kernel_rows=40)
 _TINY["defence"].update(classification_dataset="iris", rows={}, kernel_rows=60, decimals=[1, 3],
                         algorithms=["ridge", "lasso", "kernel_ridge", "logistic_l2", "svm_hinge"])
+_TINY["mlaas"].update(subsample=2000, fig8_fractions=[0.05], fig9_max_n=10**3, fig9_ladder=[0.3],
+                      amazon_fractions=[0.05])
 
 MODES = {"quick": _QUICK, "full": _FULL, "tiny": _TINY}
 

@@ -103,27 +103,32 @@ def _panel(client, store, dataset, algorithm, fractions, *, subsample=None, blac
     }
 
 
-def _fig8_runs(mode: str) -> dict:
-    """The runs Figs. 8 and 10 share (computed once per process and mode)."""
-    with _cache_lock:
-        if mode in _cache:
-            return copy.deepcopy(_cache[mode])
+def _fig8_runs(mode: str, fractions=None, subsample=None) -> dict:
+    """The runs Figs. 8 and 10 share (computed once per process, mode and settings)."""
+    if fractions is None:
         fractions = [0.01, 0.03, 0.1] if mode == "quick" else [q / 100 for q in range(1, 11)]
+    key = (mode, tuple(fractions), subsample)
+    with _cache_lock:
+        if key in _cache:
+            return copy.deepcopy(_cache[key])
         t0 = time.perf_counter()
         from .client import Client
 
         with _platform() as p, Client(p.url, p.key) as client:
-            panels = [_panel(client, p.store, "ujiindoorloc", "ridge", fractions),
-                      _panel(client, p.store, "bank", "svm_squared_hinge", fractions)]
+            panels = [_panel(client, p.store, "ujiindoorloc", "ridge", fractions, subsample=subsample),
+                      _panel(client, p.store, "bank", "svm_squared_hinge", fractions, subsample=subsample)]
             info = _platform_info(p)
-        _cache[mode] = {"mode": mode, "platform": info, "panels": panels, "wall_seconds": time.perf_counter() - t0}
-        return copy.deepcopy(_cache[mode])
+        _cache[key] = {"mode": mode, "platform": info, "panels": panels, "subsample": subsample,
+                       "wall_seconds": time.perf_counter() - t0}
+        return copy.deepcopy(_cache[key])
 
 
-def fig8(mode: str = "quick") -> dict:
-    """Fig. 8: M3 vs M1 — relative test error and speedup against q (RR/UJIIndoorLoc, SVM-SHL/Bank)."""
+def fig8(mode: str = "quick", *, fractions=None, subsample=None) -> dict:
+    """Fig. 8: M3 vs M1 — relative test error and speedup against q (RR/UJIIndoorLoc, SVM-SHL/Bank).
+
+    ``fractions`` overrides the mode's q grid; ``subsample`` (rows) shrinks both datasets."""
     _check_mode(mode)
-    out = _fig8_runs(mode)
+    out = _fig8_runs(mode, fractions, subsample)
     for panel in out["panels"]:
         panel["speedup_M3"] = [r["speedup"]["M3"] for r in panel["runs"]]
         panel["relative_error_M3"] = [r["relative_error"]["M3"] for r in panel["runs"]]
@@ -131,10 +136,10 @@ def fig8(mode: str = "quick") -> dict:
     return out
 
 
-def fig10(mode: str = "quick") -> dict:
+def fig10(mode: str = "quick", *, fractions=None, subsample=None) -> dict:
     """Fig. 10: M2 (Protocol I on a p% sample) vs M3, both against M1, at the same fraction."""
     _check_mode(mode)
-    out = _fig8_runs(mode)
+    out = _fig8_runs(mode, fractions, subsample)
     for panel in out["panels"]:
         for k in ("M2", "M3"):
             panel[f"speedup_{k}"] = [r["speedup"][k] for r in panel["runs"]]
@@ -154,7 +159,7 @@ def gaussians(n: int, d: int = 10, *, seed: int = 0):
 
 
 def fig9(mode: str = "quick", *, max_n: int | None = None, algorithm: str = "svm_squared_hinge",
-         tolerance: float = 1e-3) -> dict:
+         tolerance: float = 1e-3, ladder=None) -> dict:
     """Fig. 9: M3's speedup over M1 against the number of training instances (synthetic Gaussians).
 
     For each n, Train-Steal-Retrain runs at a ladder of fractions q (at least 100 sampled rows); the
@@ -164,8 +169,9 @@ def fig9(mode: str = "quick", *, max_n: int | None = None, algorithm: str = "svm
     if max_n is None:
         max_n = 10**5 if mode == "quick" else 10**6
     sizes = [n for n in (10**3, 10**4, 10**5, 10**6, 10**7) if n <= max_n]
-    ladder = (0.003, 0.01, 0.03, 0.1, 0.3) if mode == "quick" else (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                                                     0.2, 0.3, 0.5)
+    if ladder is None:
+        ladder = (0.003, 0.01, 0.03, 0.1, 0.3) if mode == "quick" else (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                                                         0.2, 0.3, 0.5)
     from .client import Client
 
     t0 = time.perf_counter()
@@ -189,18 +195,21 @@ def fig9(mode: str = "quick", *, max_n: int | None = None, algorithm: str = "svm
             "wall_seconds": time.perf_counter() - t0}
 
 
-def amazon_case(mode: str = "quick", *, dataset: str = "bank", passes: int = 10) -> dict:
+def amazon_case(mode: str = "quick", *, dataset: str = "bank", passes: int = 10, fractions=None,
+                subsample=None) -> dict:
     """A black-box, Amazon-ML-like platform: SGD-trained L1-LR and L2-LR (``passes`` epochs, cost ∝ rows ×
     passes), parameters extracted through the prediction API ($0.0001 a row), then λ stolen and the model
     retrained once on all data (Protocol II). Test accuracy is measured through the API too (its cost is
     reported as ``evaluation_cost``, outside the methods' bills)."""
     _check_mode(mode)
-    fractions = [0.01, 0.03] if mode == "quick" else [0.01, 0.02, 0.03, 0.05, 0.1]
+    if fractions is None:
+        fractions = [0.01, 0.03] if mode == "quick" else [0.01, 0.02, 0.03, 0.05, 0.1]
     from .client import Client
 
     t0 = time.perf_counter()
     with _platform() as p, Client(p.url, p.key, timeout=3600) as client:
-        panels = [_panel(client, p.store, dataset, algo, fractions, black_box=True, passes=passes)
+        panels = [_panel(client, p.store, dataset, algo, fractions, black_box=True, passes=passes,
+                         subsample=subsample)
                   for algo in ("sgd_logistic_l1", "sgd_logistic_l2")]
         info = _platform_info(p)
     for panel in panels:
@@ -208,5 +217,5 @@ def amazon_case(mode: str = "quick", *, dataset: str = "bank", passes: int = 10)
         panel["bill_ratio_M3"] = [r["bill_ratio"]["M3"] for r in panel["runs"]]
         panel["relative_error_M3"] = [r["relative_error"]["M3"] for r in panel["runs"]]
     return {"title": "Amazon-ML-like black-box platform: SGD logistic regression, parameters stolen through the API",
-            "mode": mode, "passes": passes, "platform": info, "panels": panels,
+            "mode": mode, "passes": passes, "subsample": subsample, "platform": info, "panels": panels,
             "wall_seconds": time.perf_counter() - t0}
