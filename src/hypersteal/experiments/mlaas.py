@@ -126,7 +126,10 @@ def summarise(settings: dict, rows: list[dict]) -> dict:
                        "tolerance": f["tolerance"],
                        "relative_error_M3": [pt["relative_error_M3"] for pt in f["points"]],
                        "met_tolerance": [pt["met_tolerance"] for pt in f["points"]],
-                       "M1_compute_seconds": [pt["M1_compute_seconds"] for pt in f["points"]]}
+                       "M1_compute_seconds": [pt["M1_compute_seconds"] for pt in f["points"]],
+                       # Protocol I trains every grid value on every fold, then once more on all rows
+                       "protocol_one_fits": len(f["platform"]["grid"]) * f["platform"]["folds"] + 1,
+                       "protocol_one_full_equivalents": len(f["platform"]["grid"]) * (f["platform"]["folds"] - 1) + 1}
     r = _part(rows, "amazon")
     if r:
         a = r["amazon"]
@@ -245,8 +248,13 @@ def findings(settings: dict, summary: dict) -> list[str]:
         sp = f["speedup_M3"]
         trend = ("The speedup grows with n, as the paper reports" if len(sp) > 1 and all(
             b > a for a, b in zip(sp, sp[1:])) else "The speedup does not grow monotonically with n here")
+        fits, equiv = f["protocol_one_fits"], f["protocol_one_full_equivalents"]
         out.append(f"Fig. 9 ({f['algorithm']}, synthetic Gaussians): {pts}. {trend}; the paper goes to 10⁷ "
-                   f"rows (≈ 300×), this mode to {max(f['n']):.0e}.")
+                   f"rows (≈ 300×), this mode to {max(f['n']):.0e}. M3 still trains once on all rows, while M1's "
+                   f"Protocol I trains {fits - 1} times on 4/5 of them and once on all ({equiv} full-data "
+                   f"trainings for a learner linear in n), so with this platform's grid the speedup levels off "
+                   f"near {equiv}× however large n grows; the paper's ≈ 300× implies a much larger search on "
+                   "Amazon's side.")
     if "amazon" in summary:
         a = summary["amazon"]
         for p in a["panels"]:
