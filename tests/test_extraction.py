@@ -496,3 +496,92 @@ def test_steal_black_box_kernel_defaults_to_training_points(kdata):
         result = steal_black_box("KRR", api, X, y, kernel="rbf", gamma=0.5)
     assert api.rows == len(X)
     assert result.lam == pytest.approx(0.3, rel=1e-6)
+
+
+# ------------------------------------------- ReLU MLPs: hyperplanes from kinks (exact answers)
+
+def test_mlp_relu_20_units_kinks_exact_agreement():
+    """The Tramèr et al. benchmark size (d = 10, h = 20): 99.9% agreement was their bar at ~5,000
+    queries; locating each unit's hyperplane from kinks makes the extraction exact with 2,500."""
+    X, y = make_classification(1000, 10, n_informative=6, random_state=0)
+    model = MLPClassifier(hidden_layer_sizes=(20,), alpha=1e-3, max_iter=2000, random_state=0).fit(X, y)
+    api = API(_pos(model))
+    ext = extract_parameters("mlp_classification", api, 10, hidden_layer_sizes=20, center=X.mean(0),
+                             scale=X.std(0), n_queries=2500, saturated="drop", random_state=0)
+    assert api.rows == ext.n_queries == 2500
+    assert any("20 ReLU hyperplane(s) located" in n for n in ext.notes)
+    Xf = X.mean(0) + X.std(0) * np.random.default_rng(1).normal(size=(10_000, 10))
+    got, ref = ext.predict(Xf), _pos(model)(Xf)
+    assert ((got > 0.5) == (ref > 0.5)).mean() == 1.0
+    assert np.abs(got - ref).max() < 1e-9
+    assert ext.residual < 1e-10
+
+
+def test_mlp_relu_regression_several_outputs_kinks():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 6))
+    Y = np.column_stack([np.sin(X[:, 0]) + X[:, 1], np.abs(X[:, 2]) - X[:, 3]])
+    model = MLPRegressor(hidden_layer_sizes=(8,), alpha=1e-2, max_iter=3000, random_state=0).fit(X, Y)
+    api = API(model.predict)
+    ext = extract_parameters("mlp_regression", api, 6, hidden_layer_sizes=8, n_outputs=2, random_state=0)
+    assert api.rows == ext.n_queries == 20 * int(np.ceil((7 * 8 + 9 * 2) / 2))
+    Xf = _fresh(6)
+    ref = model.predict(Xf)
+    assert np.abs(ext.predict(Xf) - ref).max() <= 1e-8 * np.abs(ref).max()
+
+
+def test_kink_search_options():
+    api = API(lambda Q: np.tanh(Q @ np.ones(3)))
+    with pytest.raises(InputError, match="kink_search needs activation='relu'"):
+        extract_parameters("mlp_regression", api, 3, hidden_layer_sizes=2, activation="tanh", kink_search=True)
+    with pytest.raises(InputError, match="kink_search must be"):
+        extract_parameters("mlp_regression", api, 3, hidden_layer_sizes=2, kink_search="yes")
+    assert api.rows == 0
+    # rounded answers have no exact kinks: the fit alone is used
+    relu = API(lambda Q: np.maximum(Q @ np.array([1.0, -1.0, 0.5]) + 0.2, 0) - 0.3, decimals=6)
+    ext = extract_parameters("mlp_regression", relu, 3, hidden_layer_sizes=1, decimals=6, random_state=0)
+    assert not any("located from kinks" in n for n in ext.notes)
+    Xf = _fresh(3)
+    assert np.abs(ext.predict(Xf) - relu.fn(Xf)).max() < 1e-4
+
+
+def test_subset_sum_recovers_active_sides():
+    from hypersteal.extraction import _subset_sum
+
+    rng = np.random.default_rng(0)
+    for k in (0, 1, 7, 20):
+        V = rng.normal(size=(k, 5))
+        flip = rng.random(k) < 0.5
+        got = _subset_sum(V, V[flip].sum(axis=0))
+        np.testing.assert_array_equal(got, flip)
+
+
+def test_steal_black_box_mlp_splits_merged_units():
+    """A regularised tanh network keeps duplicate hidden units; the API shows only their sum, so the
+    extraction merges them, and λ is stolen after splitting them back (c = sqrt(λ_w / λ_a))."""
+    pytest.importorskip("hypersteal.attack")
+    from hypersteal.extraction import _mlp_forward
+    from hypersteal.learners import train
+
+    X, y = make_classification(200, 5, n_informative=4, n_redundant=0, random_state=0)
+    params = train("mlp_classification", X, y, 1.0, hidden_layer_sizes=(8,), activation="tanh", random_state=0)
+    api = API(lambda Q: 1 / (1 + np.exp(-_mlp_forward(params, Q, "tanh")[:, 0])))
+    result = steal_black_box("mlp_classification", api, X, y, hidden_layer_sizes=8, activation="tanh",
+                             random_state=0, saturated="drop")
+    assert api.rows == result.n_queries == 20 * (6 * 8 + 9)
+    assert result.identifiable
+    assert result.lam == pytest.approx(1.0, rel=1e-8)
+    assert any("split" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("n_queries", [31, 120, 400])
+def test_mlp_relu_kink_search_stays_within_n_queries(reg, n_queries):
+    X, y = reg
+    X = X[:, :4]
+    model = MLPRegressor(hidden_layer_sizes=(5,), alpha=1e-2, max_iter=3000, random_state=0)
+    model.fit(X, y / y.std())
+    api = API(model.predict)
+    ext = extract_parameters("mlp_regression", api, 4, hidden_layer_sizes=5, n_queries=n_queries,
+                             budget=n_queries, random_state=0, n_restarts=4)
+    assert api.rows == ext.n_queries == n_queries
+    assert ext.queries.shape == (n_queries, 4) and ext.answers.shape == (n_queries,)
