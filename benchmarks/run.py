@@ -1,8 +1,14 @@
 """hypersteal benchmarks: one command, a table on stdout, every number in JSON.
 
     python benchmarks/run.py                 # quick: 10⁶×100 synthetic, 10⁷-row out-of-core set
-    python benchmarks/run.py --full          # the issue's sizes: 10⁸ × 10 rows out of core
+    python benchmarks/run.py --full          # the issue's sizes: 10⁸ × 10 rows out of core (8.3 GB on disk)
+    python benchmarks/run.py --only out_of_core --rows 100000000 --chunk 1000000 --workers 2
     python benchmarks/run.py --only speed    # sections: speed, out_of_core, extraction
+
+Out of core: ridge and logistic regression over rows × 10 float64 features kept as one .npy file per
+chunk, written chunk by chunk (never all in memory) to a temporary directory (``$HYPERSTEAL_BENCH_DIR``
+to choose where) and deleted afterwards; writing and fitting are timed apart from the attacks, each
+attack runs in its own process so that its peak RSS is its own.
 
 Speed is reported as ratios measured in one run (the machine is shared and noisy): the attack's
 time over the time of one plain numpy pass ``Xᵀ(Xw − y)`` on the same data, medians of repeats.
@@ -80,7 +86,7 @@ def speed(quick: bool, repeats: int):
             target = y_clf if algorithm in ("logistic_l2", "logistic_l1", "svm_squared_hinge", "svm_hinge",
                                             "mlp_classification") else y
             params, opts = _params_for(algorithm, X, target, rng)
-            t = median_time(lambda a=algorithm, t_=target, p=params, o=opts: hypersteal.steal(a, X, t_, p, **o),
+            t = median_time(lambda X=X, a=algorithm, t_=target, p=params, o=opts: hypersteal.steal(a, X, t_, p, **o),
                             repeats)
             rows.append({"dataset": name, "n": X.shape[0], "d": X.shape[1], "algorithm": algorithm,
                          "numpy_pass_s": base, "attack_s": t, "ratio": t / base})
@@ -89,60 +95,175 @@ def speed(quick: bool, repeats: int):
     return rows
 
 
-def _out_of_core_child(path: str, rows: int, chunk: int):
-    """Runs in a fresh process so that its peak memory (ru_maxrss) is the attack's own."""
+OOC_D = 10
+OOC_LAM = {"ridge": 1e5, "logistic_l2": 1e3}
+
+
+def _chunk_files(path: str, name: str, n_chunks: int) -> list[str]:
+    return [os.path.join(path, f"{name}-{i:05d}.npy") for i in range(n_chunks)]
+
+
+def _lazy_stack(files: list[str], rows_per_chunk: list[int], tail: tuple, dtype):
+    """One Dask array over .npy chunk files, each read whole (measured faster than memory-mapping them)."""
     import dask
     import dask.array as da
+
+    parts = [da.from_delayed(dask.delayed(np.load)(f), shape=(m,) + tail, dtype=dtype)
+             for f, m in zip(files, rows_per_chunk, strict=True)]
+    return da.concatenate(parts, axis=0)
+
+
+def _chunk_rows(rows: int, chunk: int) -> list[int]:
+    return [min(chunk, rows - i) for i in range(0, rows, chunk)]
+
+
+def _write_chunks(path: str, rows: int, chunk: int, workers: int) -> dict:
+    """rows × 10 float64 features, a regression target and 0/1 labels, written chunk by chunk.
+
+    Every chunk comes from its own seed, so the data never exists in memory as a whole; the ridge
+    normal equations are accumulated on the way.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scipy.special import expit
+
+    d = OOC_D
+    w_reg = np.arange(1.0, d + 1)
+    w_clf = np.linspace(-1.0, 1.0, d)
+    sizes = _chunk_rows(rows, chunk)
+    fx, fr, fc = (_chunk_files(path, n, len(sizes)) for n in ("X", "y_reg", "y_clf"))
+
+    def one(i):
+        rng = np.random.default_rng([7, i])
+        X = rng.standard_normal((sizes[i], d))
+        y = X @ w_reg + rng.standard_normal(sizes[i])
+        labels = (rng.random(sizes[i]) < expit(X @ w_clf)).astype(np.int8)
+        np.save(fx[i], X)
+        np.save(fr[i], y)
+        np.save(fc[i], labels)
+        return X.T @ X, X.T @ y
+
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(one, range(len(sizes))))
+    G = sum(p[0] for p in parts)
+    c = sum(p[1] for p in parts)
+    return {"sizes": sizes, "X": fx, "y_reg": fr, "y_clf": fc, "G": G, "c": c}
+
+
+def _fit_logistic_out_of_core(files: dict, lam: float, workers: int) -> np.ndarray:
+    """Newton's method for Σ CE(y, σ(Xw)) + λ‖w‖², each step one pass over the chunk files."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scipy.special import expit
+
+    d = OOC_D
+
+    def grad_hess(w, i):
+        X = np.load(files["X"][i], mmap_mode="r")
+        y = np.load(files["y_clf"][i]).astype(float)
+        p = expit(X @ w)
+        return X.T @ (p - y), (X * (p * (1.0 - p))[:, None]).T @ X
+
+    # start from the fit on the first chunk, scaled to the full data: two or three full passes remain
+    w = np.zeros(d)
+    n0, n = files["sizes"][0], sum(files["sizes"])
+    for _ in range(30):
+        g, H = grad_hess(w, 0)
+        step = np.linalg.solve(H + 2.0 * lam * n0 / n * np.eye(d), g + 2.0 * lam * n0 / n * w)
+        w = w - step
+        if np.linalg.norm(step) <= 1e-12 * np.linalg.norm(w):
+            break
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in range(20):
+            parts = list(pool.map(lambda i, w=w: grad_hess(w, i), range(len(files["sizes"]))))
+            g = sum(p[0] for p in parts) + 2.0 * lam * w
+            H = sum(p[1] for p in parts) + 2.0 * lam * np.eye(d)
+            step = np.linalg.solve(H, g)
+            w = w - step
+            if np.linalg.norm(step) <= 1e-15 * np.linalg.norm(w):
+                break
+    return w
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes.
+
+    Linux's VmHWM belongs to the process's own address space; ``ru_maxrss`` of a child started by
+    fork and exec also counts the parent's memory at the fork (a benchmark holding 1 GB of data
+    made every child report 1.6 GiB).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _out_of_core_child(path: str, algorithm: str, workers: int):
+    """Runs in a fresh process so that its peak memory (ru_maxrss) is the attack's own."""
+    import dask
 
     import hypersteal
 
-    X = da.from_npy_stack(os.path.join(path, "X"))
-    y = da.from_npy_stack(os.path.join(path, "y"))
-    w = np.load(os.path.join(path, "w.npy"))
-    lam = float(np.load(os.path.join(path, "lam.npy")))
-    with dask.config.set(scheduler="threads", num_workers=2):
+    meta = json.loads(Path(path, "meta.json").read_text())
+    sizes = meta["sizes"]
+    target = "y_reg" if algorithm == "ridge" else "y_clf"
+    X = _lazy_stack(_chunk_files(path, "X", len(sizes)), sizes, (OOC_D,), np.float64)
+    y = _lazy_stack(_chunk_files(path, target, len(sizes)), sizes, (), np.float64 if algorithm == "ridge"
+                    else np.int8)
+    w = np.asarray(meta["w"][algorithm])
+    lam = OOC_LAM[algorithm]
+    rows = sum(sizes)
+    with dask.config.set(scheduler="threads", num_workers=workers):
         t = time.perf_counter()
-        r = hypersteal.steal("ridge", X, y, {"coef": w})
+        r = hypersteal.steal(algorithm, X, y, {"coef": w})
         elapsed = time.perf_counter() - t
-    sample = np.asarray(X[:chunk]), np.asarray(y[:chunk])
-    base = median_time(lambda: sample[0].T @ (sample[0] @ w - sample[1]), 5)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"rows": rows, "lam_true": lam, "lam": r.lam, "rel_error": abs(r.lam - lam) / lam,
-                      "seconds": elapsed, "rows_per_s": rows / elapsed, "numpy_rows_per_s": chunk / base,
+    peak = _peak_rss()
+    # in-memory references on one chunk: a plain numpy pass, and the same attack on numpy arrays
+    Xs, ys = np.load(_chunk_files(path, "X", 1)[0]), np.load(_chunk_files(path, target, 1)[0])
+    yf = ys.astype(float)
+    base = median_time(lambda: Xs.T @ (Xs @ w - yf), 5)
+    eager = median_time(lambda: hypersteal.steal(algorithm, Xs, ys, {"coef": w}), 3)
+    print(json.dumps({"algorithm": algorithm, "rows": rows, "chunk_rows": sizes[0], "lam_true": lam, "lam": r.lam,
+                      "rel_error": abs(r.lam - lam) / lam, "seconds": elapsed, "rows_per_s": rows / elapsed,
+                      "numpy_rows_per_s": len(Xs) / base, "in_memory_attack_rows_per_s": len(Xs) / eager,
                       "peak_rss_bytes": peak}))
 
 
-def out_of_core(quick: bool):
-    """Ridge λ over rows × 10 float64 stored as chunked .npy files; rows/s and peak memory."""
-    import dask
-    import dask.array as da
+def out_of_core(rows: int, chunk: int, workers: int):
+    """Ridge and logistic λ over rows × 10 float64 stored as chunked .npy files; rows/s and peak memory.
 
-    rows = 10_000_000 if quick else 100_000_000
-    chunk = 1_000_000
-    d = 10
-    with tempfile.TemporaryDirectory(dir=os.environ.get("HYPERSTEAL_BENCH_DIR")) as tmp:
-        X = da.random.RandomState(0).normal(size=(rows, d), chunks=(chunk, d))
-        y = X @ np.arange(1.0, d + 1) + da.random.RandomState(1).normal(size=rows, chunks=chunk)
-        lam = 1e5
-        with dask.config.set(scheduler="threads", num_workers=2):
-            t = time.perf_counter()
-            da.to_npy_stack(os.path.join(tmp, "X"), X)
-            da.to_npy_stack(os.path.join(tmp, "y"), y)
-            Xd, yd = da.from_npy_stack(os.path.join(tmp, "X")), da.from_npy_stack(os.path.join(tmp, "y"))
-            G, c = dask.compute(Xd.T @ Xd, Xd.T @ yd)  # ridge without intercept by its normal equations
-            write_s = time.perf_counter() - t
-        w = np.linalg.solve(G + lam * np.eye(d), c)
-        np.save(os.path.join(tmp, "w.npy"), w)
-        np.save(os.path.join(tmp, "lam.npy"), lam)
-        print(f"  wrote {rows:,} × {d} rows ({rows * d * 8 / 2**30:.1f} GiB) and fitted ridge in {write_s:.0f}s",
-              flush=True)
-        child = subprocess.run([sys.executable, __file__, "--child", tmp, str(rows), str(chunk)],
-                               capture_output=True, text=True, check=True)
-        out = json.loads(child.stdout.strip().splitlines()[-1])
-    out["data_bytes"] = rows * d * 8
-    print(f"  {rows:,} rows: λ rel. error {out['rel_error']:.1e}, {out['rows_per_s']:.3g} rows/s "
-          f"(in-memory numpy {out['numpy_rows_per_s']:.3g} rows/s), peak RSS {out['peak_rss_bytes'] / 2**30:.2f} GiB",
-          flush=True)
+    The files go to a temporary directory (``$HYPERSTEAL_BENCH_DIR`` or the system's), are written
+    chunk by chunk and deleted afterwards; writing and fitting are timed apart from the attack.
+    """
+    with tempfile.TemporaryDirectory(prefix="hypersteal-ooc-", dir=os.environ.get("HYPERSTEAL_BENCH_DIR")) as tmp:
+        t = time.perf_counter()
+        files = _write_chunks(tmp, rows, chunk, workers)
+        write_s = time.perf_counter() - t
+        d = OOC_D
+        t = time.perf_counter()
+        w_ridge = np.linalg.solve(files["G"] + OOC_LAM["ridge"] * np.eye(d), files["c"])  # 2Xᵀ(Xw − y) + 2λw = 0
+        w_logistic = _fit_logistic_out_of_core(files, OOC_LAM["logistic_l2"], workers)
+        fit_s = time.perf_counter() - t
+        meta = {"sizes": files["sizes"], "w": {"ridge": w_ridge.tolist(), "logistic_l2": w_logistic.tolist()}}
+        Path(tmp, "meta.json").write_text(json.dumps(meta))
+        size = sum(os.path.getsize(f) for f in files["X"] + files["y_reg"] + files["y_clf"])
+        print(f"  wrote {rows:,} × {d} rows + 2 targets ({size / 2**30:.1f} GiB in {len(files['sizes'])} chunks) "
+              f"in {write_s:.0f}s; fitted ridge and logistic (Newton, full passes) in {fit_s:.0f}s", flush=True)
+        out = {"rows": rows, "chunk_rows": chunk, "workers": workers, "data_bytes": size, "write_s": write_s,
+               "fit_s": fit_s, "models": []}
+        for algorithm in ("ridge", "logistic_l2"):
+            child = subprocess.run([sys.executable, __file__, "--child", tmp, algorithm, str(workers)],
+                                   capture_output=True, text=True, check=True)
+            res = json.loads(child.stdout.strip().splitlines()[-1])
+            out["models"].append(res)
+            print(f"  {algorithm:<12} {rows:,} rows: λ rel. error {res['rel_error']:.1e}, "
+                  f"{res['rows_per_s']:.3g} rows/s "
+                  f"in {res['seconds']:.1f}s (in memory: numpy pass {res['numpy_rows_per_s']:.3g} rows/s, attack "
+                  f"{res['in_memory_attack_rows_per_s']:.3g} rows/s), peak RSS {res['peak_rss_bytes'] / 2**30:.2f} GiB",
+                  flush=True)
     return out
 
 
@@ -188,11 +309,15 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", default=None, help="speed, out_of_core, extraction")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results.json")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows of the out-of-core set (default 10⁷, 10⁸ with --full)")
+    parser.add_argument("--chunk", type=int, default=1_000_000, help="rows per chunk file of the out-of-core set")
+    parser.add_argument("--workers", type=int, default=2, help="threads of the Dask scheduler (out of core)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)  # convergence notes of the sample fits
     if args.child:
-        return _out_of_core_child(args.child[0], int(args.child[1]), int(args.child[2]))
+        return _out_of_core_child(args.child[0], args.child[1], int(args.child[2]))
     import dask
     import scipy
     import sklearn
@@ -200,8 +325,9 @@ def main(argv=None):
     import hypersteal
 
     quick = not args.full
-    sections = {"speed": lambda: speed(quick, args.repeats), "out_of_core": lambda: out_of_core(quick),
-                "extraction": extraction}
+    rows = args.rows or (10_000_000 if quick else 100_000_000)
+    sections = {"speed": lambda: speed(quick, args.repeats),
+                "out_of_core": lambda: out_of_core(rows, args.chunk, args.workers), "extraction": extraction}
     results = {
         "mode": "full" if args.full else "quick",
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),

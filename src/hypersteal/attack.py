@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linprog, lsq_linear
+from threadpoolctl import ThreadpoolController
 
 from ._validation import check_finite, check_positive
 from .objectives import Objective, System, get_objective
@@ -47,8 +48,11 @@ def _columns(system: System) -> np.ndarray:
     return np.hstack([system.A, system.B])
 
 
-def solve_system(system: System, *, interval: bool = True) -> Solution:
-    """Solve ``b + Aλ + Bβ ≈ 0`` (β ∈ [0, 1], λ ≥ 0 when β is present) in the least-squares sense."""
+def solve_system(system: System, *, interval: bool = True, x0: np.ndarray | None = None) -> Solution:
+    """Solve ``b + Aλ + Bβ ≈ 0`` (β ∈ [0, 1], λ ≥ 0 when β is present) in the least-squares sense.
+
+    ``x0`` (λ then β, feasible) warm-starts the bounded solver; the minimum does not depend on it.
+    """
     b, A = system.b, system.A
     K = A.shape[1]
     C = _columns(system)
@@ -63,8 +67,11 @@ def solve_system(system: System, *, interval: bool = True) -> Solution:
         else:
             lo = np.zeros(int(live.sum()))
             hi = np.where(np.arange(n_var) < K, np.inf, 1.0)[live] * s[live]
-            sol = lsq_linear(Cs, -b, bounds=(lo, hi), method="bvls", tol=1e-15, lsq_solver="exact")
-            x[live] = sol.x / s[live]
+            u0 = None if x0 is None else np.clip(np.nan_to_num(x0[live]) * s[live], lo, hi)
+            u = _bvls(Cs, -b, lo, hi, u0)
+            if u is None:  # rank-deficient or not converged: the reference implementation
+                u = lsq_linear(Cs, -b, bounds=(lo, hi), method="bvls", tol=1e-15, lsq_solver="exact").x
+            x[live] = u / s[live]
         x[~live] = np.nan if np.any(~live[:K]) else 0.0
         x[K:][~live[K:]] = 0.0
         r = b + np.nan_to_num(C @ np.nan_to_num(x))
@@ -79,6 +86,132 @@ def solve_system(system: System, *, interval: bool = True) -> Solution:
     if interval:
         solution.intervals = _intervals(system, solution)
     return solution
+
+
+def _bvls(M: np.ndarray, t: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray | None = None):
+    # small dense factorisations: one BLAS thread is fastest, several on a busy machine up to 100× slower
+    global _THREADPOOLS
+    if _THREADPOOLS is None:  # finding the BLAS libraries takes milliseconds: once
+        _THREADPOOLS = ThreadpoolController()
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+        return _bvls_one_thread(M, t, lo, hi, u0)
+
+
+_THREADPOOLS = None
+
+
+def _bvls_one_thread(M, t, lo, hi, u0):
+    """min ‖Mu − t‖ over lo ≤ u ≤ hi: Stark and Parker's bounded-variable least squares.
+
+    Without ``u0``, the steps of scipy's ``lsq_linear(method="bvls", tol=1e-15)`` (its start, the
+    order in which variables are freed and fixed, its stopping rule), so that where the minimum is
+    not unique the same point is found; but each step updates a QR factorisation of the free columns
+    (O(n²)) instead of solving a new least-squares problem (O(mn²)), and a tall M is first reduced
+    to its square triangular factor. With ``u0`` (feasible), it starts there and stops at the KKT
+    conditions: for a sequence of related problems whose minimum value alone is wanted. Returns None
+    when the free columns become (nearly) dependent, where least squares has no unique solution:
+    the caller then falls back to scipy.
+    """
+    import scipy.linalg as sla
+
+    m, n = M.shape
+    if m > 2 * n:  # a tall M: ‖Mu − t‖² = ‖Ru − Qᵀt‖² + const.
+        Q, R = np.linalg.qr(M)
+        M, t, m = R, Q.T @ t, n
+    tol = 1e-15
+    tiny = 1e-10  # the columns have unit norm: a smaller pivot means dependent free columns
+    warm = u0 is not None
+    u = np.array(u0 if warm else np.linalg.lstsq(M, t, rcond=-1)[0], dtype=float)  # as scipy
+    bound = np.zeros(n)
+    low, up = u <= lo, u >= hi
+    u[low], bound[low] = lo[low], -1
+    u[up], bound[up] = hi[up], 1
+
+    def factor(free):
+        if len(free) > m:
+            return None
+        Qf, Rf = sla.qr(M[:, free]) if len(free) else (np.eye(m), np.zeros((m, 0)))
+        return (Qf, Rf) if np.min(np.abs(np.diag(Rf)), initial=np.inf) > tiny else None
+
+    def solve(free, QR):
+        """Least squares over the free variables, the others held where they are."""
+        Qf, Rf = QR
+        k = len(free)
+        fixed = u.copy()
+        fixed[free] = 0.0
+        return sla.solve_triangular(Rf[:k, :k], (Qf.T @ (t - M @ fixed))[:k], check_finite=False)
+
+    free = np.flatnonzero(bound == 0)
+    QR = factor(free)
+    if QR is None:
+        return None
+    if not warm:  # scipy's start: least squares on the free variables, those out of bounds fixed, again
+        while free.size:
+            z = solve(free, QR)
+            lbv, ubv = z < lo[free], z > hi[free]
+            u[free[lbv]], bound[free[lbv]] = lo[free[lbv]], -1
+            u[free[ubv]], bound[free[ubv]] = hi[free[ubv]], 1
+            v = lbv | ubv
+            u[free[~v]] = z[~v]
+            if not np.any(v):
+                break
+            free = free[~v]
+            QR = factor(free)
+            if QR is None:
+                return None
+    free = list(free)
+    Qf, Rf = QR
+
+    def loop_b():
+        """Free variables to their least-squares optimum, stopping at bounds on the way."""
+        nonlocal Qf, Rf
+        while free:
+            k = len(free)
+            if k > m or np.min(np.abs(np.diag(Rf[:k, :k]))) <= tiny:
+                return False
+            z = solve(free, (Qf, Rf))
+            uf = u[free]
+            lof, hif = lo[free], hi[free]
+            lbv, ubv = np.flatnonzero(z < lof), np.flatnonzero(z > hif)
+            if not (lbv.size or ubv.size):
+                u[free] = z
+                return True
+            v = np.concatenate([lbv, ubv])
+            alphas = np.concatenate([lof[lbv] - uf[lbv], hif[ubv] - uf[ubv]]) / (z[v] - uf[v])
+            i = int(np.argmin(alphas))
+            alpha = alphas[i]
+            uf *= 1 - alpha
+            uf += alpha * z
+            u[free] = uf
+            pos = int(v[i])
+            bound[free.pop(pos)] = -1 if i < lbv.size else 1
+            Qf, Rf = sla.qr_delete(Qf, Rf, pos, 1, which="col", check_finite=False)
+        return True
+
+    r = M @ u - t
+    cost = 0.5 * (r @ r)
+    g = M.T @ r
+    scale = np.linalg.norm(M) * max(np.linalg.norm(t), 1e-300)
+    for _ in range(n if not warm else 3 * n + 10):
+        score = g * bound
+        if warm and np.max(score, initial=0.0) <= 1e-14 * scale:
+            return u
+        if not warm and max(np.max(score, initial=0.0), np.max(np.abs(g[free]), initial=0.0)) < tol:
+            return u
+        j = int(np.argmax(score))
+        if bound[j] != 0:
+            bound[j] = 0
+            Qf, Rf = sla.qr_insert(Qf, Rf, M[:, j], len(free), which="col", check_finite=False)
+            free.append(j)
+        if not loop_b():
+            return None
+        r = M @ u - t
+        cost_new = 0.5 * (r @ r)
+        change, cost = cost - cost_new, cost_new
+        g = M.T @ r
+        if not warm and change < tol * cost:
+            return u
+    return None if warm else u
 
 
 def _tolerance(system: System, sol: Solution) -> float:
@@ -158,11 +291,14 @@ def _margin_candidates(delta: np.ndarray, margin_tol: float | None) -> list[tupl
     d = np.abs(delta).ravel()
     if margin_tol is not None:
         return [((d <= margin_tol).reshape(delta.shape), np.inf)]
-    order = np.argsort(d, kind="stable")
+    # only the points within 0.05 of the margin are ever candidates: sort those alone (stable, as the
+    # whole array would be: ties in index order)
+    close = np.flatnonzero(d <= 0.05)
+    order = close[np.argsort(d[close], kind="stable")]
+    near = len(order)
     # exact zeros sit at round-off level, not at 1e-300: a solver's margin cluster mixes both
     ds = np.maximum(d[order], 1e-16)
-    near = int(np.searchsorted(ds, 0.05, side="right"))
-    logs = np.log10(np.concatenate([[1e-16], np.minimum(ds[: near + 1], 0.05)]))
+    logs = np.log10(np.concatenate([[1e-16], ds, [0.05] if near < d.size else []]))
     if len(logs) == near + 1:
         logs = np.append(logs, np.log10(0.05))
     gaps = np.diff(logs)  # gaps[k]: between the k-th and (k+1)-th nearest (k = 0: from round-off)
@@ -177,19 +313,61 @@ def _margin_candidates(delta: np.ndarray, margin_tol: float | None) -> list[tupl
     return out
 
 
+def _sub_system(full: System, points: np.ndarray, inside: np.ndarray, mask: np.ndarray):
+    """The system of a smaller margin set, from the one of a larger set (``full``, whose β columns are
+    the flat ``points``): the dropped points inside the margin return to b. Returns it and the kept
+    columns."""
+    keep = mask.ravel()[points]
+    cols = np.flatnonzero(keep)
+    back = ~keep & inside
+    b = full.b + full.B[:, back].sum(axis=1) if np.any(back) else full.b
+    system = System(b=b, A=full.A, B=full.B[:, cols], l1_bounds=full.l1_bounds, form=full.form, scale=full.scale,
+                    n_margin=len(cols))
+    return system, cols
+
+
 def _best_margin(objective, data, params, form, margin_tol):
     """Choose the margin set: among the sets that explain the equations as well as the parameters'
-    own accuracy allows, the one most clearly separated from the remaining points."""
-    delta = np.abs(objective.margins(data, params))
-    fits = []
-    for mask, gap in _margin_candidates(delta, margin_tol):
+    own accuracy allows, the one most clearly separated from the remaining points.
+
+    The candidate sets are nested (the k points nearest the margin), so the system is built once, for
+    the largest set; a smaller set keeps the first of its β columns, and the points it leaves out
+    that lie inside the margin return to b, each adding its own β column (the contribution a point
+    makes to b is, by the definition of the hinge subgradient, its column in B). Each candidate's
+    bounded least squares starts from the previous candidate's solution.
+    """
+    signed = objective.margins(data, params)
+    delta = np.abs(signed)
+    candidates = _margin_candidates(delta, margin_tol)
+    if len(candidates) == 1:
+        mask = candidates[0][0]
         system = objective.system(data, params, margin=mask, **form)
-        fits.append((solve_system(system, interval=False).residual, gap, mask, system))
+        return solve_system(system, interval=False).residual, mask, system
+    big = candidates[-1][0]  # candidates come in increasing size, each containing the one before
+    full = objective.system(data, params, margin=big, **form)
+    points = np.flatnonzero(big.ravel())  # B's columns follow the margin points in row-major order
+    if full.B is None or full.B.shape[1] != len(points):
+        raise RuntimeError("hinge system with an unexpected number of margin columns")
+    if not (np.all(np.isfinite(full.b)) and np.all(np.isfinite(full.B))):
+        check_finite(data.X, "X")  # NaN or inf in X: say so, before every candidate's fit is NaN
+    inside = signed.ravel()[points] < 0.0  # y f < 1: in b unless on the margin
+    K = full.A.shape[1]
+    fits = []
+    x_prev, cols_prev = np.zeros(K), np.zeros(0, dtype=int)
+    for mask, gap in candidates:
+        system, cols = _sub_system(full, points, inside, mask)
+        # the previous solution, with each new point's β where it left the previous equations (1 inside)
+        x0 = np.concatenate([x_prev[:K], inside[cols].astype(float)])
+        x0[K + np.searchsorted(cols, cols_prev)] = x_prev[K:]
+        sol = solve_system(system, interval=False, x0=x0)
+        x_prev, cols_prev = np.concatenate([sol.lam, sol.beta]), cols
+        fits.append((sol.residual, gap, mask))
     best = min(f[0] for f in fits)
     # An error η in θ leaves margin points at |y f − 1| ~ η and a relative residual ~ η; a larger
     # set always fits at least as well (more free weights), so the fit alone cannot decide.
     ok = [f for f in fits if f[0] <= max(10.0 * best, 100.0 * float(np.max(delta[f[2]], initial=0.0)), 1e-12)]
-    res, _, mask, system = max(ok, key=lambda f: f[1])
+    res, _, mask = max(ok, key=lambda f: f[1])
+    system = full if mask is big else objective.system(data, params, margin=mask, **form)
     return res, mask, system
 
 
