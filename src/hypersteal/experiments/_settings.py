@@ -87,7 +87,7 @@ _QUICK = {
 }
 
 _FULL = copy.deepcopy(_QUICK)
-_FULL["cell_timeout"] = 3600
+_FULL["cell_timeout"] = 1200
 _FULL["accuracy"].update(
     rows={},  # every row of every dataset for linear learners
     kernel_rows=1000,
