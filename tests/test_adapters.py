@@ -103,6 +103,24 @@ def test_refusals(datasets):
         hypersteal.steal_from_estimator(est, X[:20], y[:20])
     with pytest.raises(InputError, match="Pipeline is not fitted"):
         hypersteal.steal_from_estimator(make_pipeline(StandardScaler(), Ridge()), X, y)
+    with pytest.raises(InputError, match="loss='poisson'.*not supported"):
+        est = fit(MLPRegressor(loss="poisson", hidden_layer_sizes=(3,), solver="lbfgs", max_iter=50), X, y + 1)
+        hypersteal.steal_from_estimator(est, X, y + 1)
+
+
+@pytest.mark.parametrize("kernel", ["cosine", "polynomial", "chi2", "additive_chi2"])
+def test_kernel_ridge_kernels_scikit_learn_names_only(datasets, kernel):
+    """Kernels hypersteal.kernels does not name are evaluated as KernelRidge does (as a precomputed Gram)."""
+    X, y = datasets["reg-synthetic"]
+    X = np.abs(X)  # chi2 kernels need X >= 0
+    r = check_native(KernelRidge(alpha=0.3, kernel=kernel, gamma=0.2), X, y, {"alpha": 0.3}, rtol=1e-9)
+    assert r.form == "reduced"
+
+
+def test_kernel_ridge_ignores_kernel_params_for_string_kernels(datasets):
+    """As in scikit-learn, kernel_params only reaches callable kernels: gamma=None (1/d) is the one used."""
+    X, y = datasets["reg-synthetic"]
+    check_native(KernelRidge(alpha=0.3, kernel="rbf", kernel_params={"gamma": 5.0}), X, y, {"alpha": 0.3}, rtol=1e-9)
 
 
 def test_mlp_regressor_lbfgs(datasets):
@@ -128,3 +146,25 @@ def test_svc_one_vs_one_stacks_every_pair(kernel, C):
         lo, hi = r.interval
         assert lo <= 1 / (2 * C) <= hi
     assert r.n_equations > len(y)  # three pairs' equations stacked
+
+
+def test_a_fit_stopped_at_max_iter_is_flagged(datasets):
+    """A solver that ran out of iterations may sit exactly at another λ's optimum: the result must say so."""
+    X, y = datasets["clf-synthetic"]
+    est = fit(LogisticRegression(C=1.0, solver="lbfgs", max_iter=2), X, y)
+    with pytest.warns(UserWarning, match="stopped at max_iter=2 without converging"):
+        r = hypersteal.steal_from_estimator(est, X, y)
+    assert any("max_iter" in w and "approximate" in w for w in r.warnings)
+
+
+def test_dead_relu_network_is_named(datasets):
+    """Every unit of a ReLU layer off on every row: a constant network, stationary only for λ = 0."""
+    X, y = datasets["reg-synthetic"]
+    est = fit(MLPRegressor(hidden_layer_sizes=(4,), activation="relu", alpha=1.0, solver="lbfgs", max_iter=50,
+                           random_state=0), X, y)
+    est.intercepts_[0] = np.full(4, -1e6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = hypersteal.steal_from_estimator(est, X, y)
+    assert not r.identifiable and np.isnan(r.native["alpha"])
+    assert any("hidden layer 0 is inactive on every training point" in w for w in r.warnings)

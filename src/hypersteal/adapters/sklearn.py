@@ -29,6 +29,7 @@ import numpy as np
 from .._lazy import is_lazy
 from .._validation import InputError, check_array
 from ..attack import steal
+from ..kernels import KERNELS
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
 
@@ -105,11 +106,22 @@ def _kernel_options(est, X, gamma_attr="gamma"):
 
 
 def _kernel_ridge(est, X):
-    if getattr(est, "kernel_params", None):
-        raise InputError("KernelRidge(kernel_params=...) is not supported; pass gamma, degree and coef0 directly.")
-    opts = _kernel_options(est, X)
-    return "kernel_ridge", opts, {"dual_coef": np.asarray(est.dual_coef_, dtype=float)}, \
-        lambda lam: {"alpha": lam["lambda"]}
+    """KernelRidge: ‖y − Kα‖² + alpha·αᵀKα, so λ = alpha. Kernels that :mod:`hypersteal.kernels` does not
+    name (``cosine``, ``chi2``, ``additive_chi2``, the alias ``polynomial``) are evaluated exactly as
+    KernelRidge does (``pairwise_kernels(X, metric=kernel, filter_params=True, gamma=…, degree=…,
+    coef0=…)``) and attacked as ``kernel="precomputed"``. Like KernelRidge, ``kernel_params`` is
+    ignored for string kernels (scikit-learn passes it to callable kernels only)."""
+    dual = {"dual_coef": np.asarray(est.dual_coef_, dtype=float)}
+    to_native = lambda lam: {"alpha": lam["lambda"]}  # noqa: E731
+    if callable(est.kernel) or est.kernel in KERNELS:
+        return "kernel_ridge", _kernel_options(est, X), dual, to_native
+    from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
+
+    if est.kernel not in PAIRWISE_KERNEL_FUNCTIONS:
+        raise InputError(f"KernelRidge(kernel={est.kernel!r}) is not a kernel scikit-learn knows.")
+    K = pairwise_kernels(X, metric=est.kernel, filter_params=True, gamma=est.gamma, degree=est.degree,
+                         coef0=est.coef0)
+    return "kernel_ridge", {"kernel": "precomputed"}, dual, to_native, K
 
 
 def _logistic(est, X):
@@ -188,6 +200,9 @@ def _mlp(est, X):
     params = {"coefs": [np.asarray(W, dtype=float) for W in est.coefs_],
               "intercepts": [np.asarray(b, dtype=float) for b in est.intercepts_]}
     opts = {"activation": est.activation}
+    if getattr(est, "loss", "squared_error") not in ("squared_error", "log_loss"):
+        raise InputError(f"{type(est).__name__}(loss={est.loss!r}) is not supported; only the squared error "
+                         "(MLPRegressor) and the cross-entropy (MLPClassifier) of DESIGN §2.")
     if hasattr(est, "classes_"):
         if getattr(est, "out_activation_", "") not in ("logistic", "softmax"):
             raise InputError(f"MLPClassifier with output {est.out_activation_!r} (multi-label) is not supported.")
@@ -210,6 +225,16 @@ def _sgd(est, X):
     if est.loss != "squared_error":
         raise InputError(f"SGDRegressor(loss={est.loss!r}) is not supported; use loss='squared_error'.")
     return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"] / n}
+
+
+def _dead_layer(est, X):
+    """The first hidden ReLU layer whose units are all inactive on every row of X, or None."""
+    a = X
+    for layer, (W, b) in enumerate(zip(est.coefs_[:-1], est.intercepts_[:-1])):
+        a = np.maximum(a @ W + b, 0.0)
+        if not np.any(a > 0):
+            return layer
+    return None
 
 
 #: estimator class name → adapter
@@ -286,7 +311,10 @@ def steal_from_estimator(estimator, X, y, **options):
             f"X has {X.shape[1]} features but this {name} was fitted on {expected}; pass the training data it was "
             "fitted on (after the same preprocessing)."
         )
-    algorithm, model_options, params, to_native = SUPPORTED[name](estimator, X)
+    plan = SUPPORTED[name](estimator, X)
+    algorithm, model_options, params, to_native = plan[:4]
+    if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
+        X = plan[4]
     if name == "SVC" and len(estimator.classes_) > 2:
         result = _steal_stacked("kernel_svm_hinge", model_options, _svc_one_vs_one(estimator, X, y), options)
     else:
@@ -294,6 +322,22 @@ def steal_from_estimator(estimator, X, y, **options):
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
     with np.errstate(divide="ignore", invalid="ignore"):
         result.native = {k: float(v) for k, v in to_native(lambdas).items()}
+    if name.startswith("MLP") and estimator.activation == "relu" and _dead_layer(estimator, X) is not None:
+        result.warnings.append(
+            f"every unit of hidden layer {_dead_layer(estimator, X)} is inactive on every training point: the "
+            "network is constant, its loss gradient is exactly 0, and its weights are a stationary point only "
+            "for λ = 0 (the solver stopped early); λ cannot be stolen from this dead network."
+        )
+    max_iter, n_iter = getattr(estimator, "max_iter", None), getattr(estimator, "n_iter_", None)
+    if not name.startswith("SGD") and n_iter is not None and max_iter is not None and 0 < max_iter <= np.max(n_iter):
+        # liblinear, saga, L-BFGS … that hit max_iter may sit at a point that is exactly stationary for
+        # another λ (seen: LinearSVC(tol=1e-12) stuck at the optimum of C/20): the residual cannot tell
+        msg = (
+            f"{name} stopped at max_iter={max_iter} without converging: its parameters may not be a minimum at "
+            "its own hyperparameters, so the stolen λ is approximate."
+        )
+        result.warnings.append(msg)
+        warnings.warn(msg, stacklevel=2)
     if name.startswith("SGD") or result.residual > 1e-3:
         msg = (
             f"{name} is {result.residual:.2g} (relative residual) away from a stationary point; "
