@@ -177,9 +177,12 @@ def _bvls_one_thread(M, t, lo, hi, u0):
                 u[free] = z
                 return True
             v = np.concatenate([lbv, ubv])
-            alphas = np.concatenate([lof[lbv] - uf[lbv], hif[ubv] - uf[ubv]]) / (z[v] - uf[v])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                alphas = np.concatenate([lof[lbv] - uf[lbv], hif[ubv] - uf[ubv]]) / (z[v] - uf[v])
             i = int(np.argmin(alphas))
             alpha = alphas[i]
+            if not np.isfinite(alpha):  # a degenerate step: leave it to scipy's solver
+                return False
             uf *= 1 - alpha
             uf += alpha * z
             u[free] = uf
