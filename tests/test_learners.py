@@ -336,6 +336,52 @@ def test_svm_hinge_cannot_be_improved(data, lam):
     assert np.all(beta >= -1e-9) and np.all(beta <= 1 + 1e-9)
 
 
+def hinge_objective(X, y, w, c, lam):
+    return float(np.maximum(0.0, 1.0 - labels_pm(y) * (X @ w + c)).sum() + lam * w @ w)
+
+
+@pytest.mark.parametrize("lam", [1e-2, 1.0, 10.0])
+def test_svm_hinge_matches_libsvm(lam):
+    # libsvm's dual solver (scikit-learn's SVC, C = 1/(2λ)) minimises the same objective to ~tol
+    from sklearn.svm import SVC
+
+    X, y = synthetic(400, 8, 5)
+    p = train("svm_hinge", X, y, lam)
+    m = SVC(kernel="linear", C=1.0 / (2.0 * lam), tol=1e-10).fit(X, labels_pm(y))
+    F = hinge_objective(X, y, p["coef"], p["intercept"], lam)
+    F_svc = hinge_objective(X, y, m.coef_.ravel(), m.intercept_[0], lam)
+    assert F <= F_svc + 1e-12 * F_svc
+    # F is 2λ-strongly convex in w, so at the minimiser λ‖w_svc − w‖² ≤ F(w_svc) − F(w)
+    assert lam * np.sum((m.coef_.ravel() - p["coef"]) ** 2) <= (F_svc - F) * (1 + 1e-6) + 1e-12 * F_svc
+    assert np.linalg.norm(m.coef_.ravel() - p["coef"]) <= 1e-3 * np.linalg.norm(p["coef"])
+
+
+def test_svm_hinge_with_more_margin_points_than_unknowns():
+    # every row repeated 25 times: the minimiser has dozens of points on its margin (more than d + 1)
+    from sklearn.svm import SVC
+
+    X, y = synthetic(24, 3, 7)
+    X, y = np.repeat(X, 25, axis=0), np.repeat(y, 25)
+    lam = 0.05
+    p = train("svm_hinge", X, y, lam)
+    m = labels_pm(y) * (X @ p["coef"] + p["intercept"])
+    assert np.sum(np.abs(m - 1) <= 1e-9) > X.shape[1] + 1
+    assert_no_descent("svm_hinge", X, y, p, lam, "coef", np.random.default_rng(4))
+    svc = SVC(kernel="linear", C=1.0 / (2.0 * lam), tol=1e-10).fit(X, labels_pm(y))
+    F_svc = hinge_objective(X, y, svc.coef_.ravel(), svc.intercept_[0], lam)
+    assert hinge_objective(X, y, p["coef"], p["intercept"], lam) <= F_svc + 1e-12 * F_svc
+
+
+def test_svm_hinge_falls_back_to_libsvm(monkeypatch):
+    # when the smoothed primal proposes no set that passes the KKT check, libsvm's dual is polished instead
+    from hypersteal import learners
+
+    monkeypatch.setattr(learners, "_huber_hinge_newton", lambda Z, y, ridge, theta, h, it: (theta, 1.0))
+    X, y = DATA["synthetic"]()
+    p = train("svm_hinge", X, y, 1.0)
+    assert_no_descent("svm_hinge", X, y, p, 1.0, "coef", np.random.default_rng(5))
+
+
 @pytest.mark.parametrize("lam", [1e-3, 1.0, 1e2])
 def test_kernel_svm_hinge_cannot_be_improved(lam):
     X, y = synthetic(60, 4, 3)
