@@ -398,7 +398,7 @@ def test_kernel_svm_hinge_cannot_be_improved(lam):
 
 def test_hinge_learners_need_an_intercept():
     X, y = iris2()
-    with pytest.raises(InputError, match="libsvm"):
+    with pytest.raises(InputError, match="unpenalised intercept"):
         train("svm_hinge", X, y, 1.0, fit_intercept=False)
 
 

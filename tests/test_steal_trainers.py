@@ -90,3 +90,41 @@ def test_hinge_on_separable_iris_is_never_a_confident_zero(algorithm, lam):
         assert r.lam == pytest.approx(lam, rel=1e-6)
     else:
         assert np.isnan(r.lam) and hi > lo
+
+
+# --------------------------------------------------------------------------- parameters that are not a minimum
+
+
+def _iris2():
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    return X[y < 2], y[y < 2]
+
+
+def test_rounded_single_weight_is_not_an_exact_answer():
+    # an L1 model left with one non-zero weight gives one equation in one unknown, solvable exactly
+    # whatever the rounding did; the unpenalised intercept's equation ∂loss/∂c = 0 exposes it
+    X, y = _iris2()
+    p = train("logistic_l1", X, y, 10.0)
+    rounded = {k: np.round(v, 1) for k, v in p.items()}
+    assert np.count_nonzero(rounded["coef"]) == 1
+    exact = hypersteal.steal("logistic_l1", X, y, p)
+    assert exact.residual < 1e-12 and exact.warnings == []
+    r = hypersteal.steal("logistic_l1", X, y, rounded)
+    assert r.residual > 1e-3
+    assert any("not an exact minimum" in w for w in r.warnings)
+    assert r.n_equations == exact.n_equations == 2  # the weight's equation and the intercept's
+
+
+def test_estimate_outside_its_own_interval_is_not_identifiable():
+    # rounded LASSO weights: the least-squares λ̂ from the non-zero weights falls below the bound
+    # |∂loss/∂w_j| ≤ λ of a weight rounded to zero; the conditions contradict each other
+    X, y = _iris2()
+    X, t = X[:, 1:], X[:, 0]
+    p = train("lasso", X, t, 1.0)
+    r = hypersteal.steal("lasso", X, t, {k: np.round(v, 3) for k, v in p.items()})
+    lo, hi = r.intervals["lambda"]
+    assert not lo <= r.estimate["lambda"] <= hi
+    assert not r.identifiable and np.isnan(r.lambdas["lambda"])
+    assert any("lies outside" in w for w in r.warnings)

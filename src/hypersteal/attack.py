@@ -496,14 +496,21 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
 
     names = objective.hyperparameters
     lam_hat = sol.lam
-    widths_ok = []
+    widths_ok, outside = [], []
     for k, (lo, hi) in enumerate(sol.intervals):
         scale = abs(lam_hat[k]) if np.isfinite(lam_hat[k]) else 0.0
         # an inexact fit widens the interval in proportion to its residual, up to a factor of two
         allowed = max(identifiable_rtol, min(10.0 * sol.residual, 1.0)) * scale
         # λ̂ = 0 (no regularisation at all) is never a stolen value: it is the degenerate solution
-        # of hinge conditions whose margin set cannot balance w, so it counts as not identifiable
-        widths_ok.append(np.isfinite(hi) and np.isfinite(lam_hat[k]) and lam_hat[k] > 0 and (hi - lo) <= allowed)
+        # of hinge conditions whose margin set cannot balance w, so it counts as not identifiable.
+        # A least-squares λ̂ outside its own interval (below an L1 bound |z_j| ≤ λ, say) means the
+        # conditions contradict each other: the parameters are not a minimum.
+        inside = lo - 1e-9 * scale <= lam_hat[k] <= hi + 1e-9 * scale
+        if scale > 0 and not inside:
+            outside.append(k)
+        widths_ok.append(
+            np.isfinite(hi) and np.isfinite(lam_hat[k]) and lam_hat[k] > 0 and (hi - lo) <= allowed and inside
+        )
     identifiable = bool(all(widths_ok))
     estimate = {n: float(v) for n, v in zip(names, lam_hat)}
     lambdas = {n: (float(v) if identifiable else float("nan")) for n, v in zip(names, lam_hat)}
@@ -519,6 +526,13 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             f"relative stationarity residual {sol.residual:.3g}: the parameters are not an exact minimum "
             "(early stopping, SGD, rounding or a different objective), so λ is approximate."
         )
+    for k, (lo, hi) in enumerate(sol.intervals):
+        if k in outside:
+            notes.append(
+                f"the least-squares {names[k]} = {lam_hat[k]:.6g} lies outside [{lo:.6g}, {hi:.6g}], the range the "
+                "other conditions allow (zero weights' |∂loss/∂w_j| ≤ λ, margin points' β ∈ [0, 1]): the parameters "
+                "are not a minimum."
+            )
     if not identifiable and len(system.b) == 0:
         notes.append("no parameter gives an equation for λ (all are held at zero by the L1 penalty).")
 

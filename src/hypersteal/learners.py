@@ -20,7 +20,7 @@ logistic_l1                  Σ CE(y, σ(Xw + c)) + λ‖w‖₁                
 kernel_logistic_l2           Σ CE(y, σ(Kα + c)) + λαᵀKα                    Newton (representer form)
 kernel_logistic_l1           Σ CE(y, σ(Kα + c)) + λ‖α‖₁                    proximal Newton
 svm_squared_hinge            Σ max(0, 1 − y(Xw + c))² + λ‖w‖²              generalised Newton
-svm_hinge                    Σ max(0, 1 − y(Xw + c)) + λ‖w‖²               SVC(kernel="linear"), KKT
+svm_hinge                    Σ max(0, 1 − y(Xw + c)) + λ‖w‖²               smoothed Newton, KKT
 kernel_svm_squared_hinge     Σ max(0, 1 − y(Kα + c))² + λαᵀKα              generalised Newton
 kernel_svm_hinge             Σ max(0, 1 − y(Kα + c)) + λαᵀKα               SVC(kernel="precomputed"), KKT
 mlp_regression               Σ‖y − f(x)‖² + λΣ_l‖W_l‖²                     MLPRegressor, L-BFGS, Newton
@@ -28,10 +28,11 @@ mlp_classification           Σ CE(y, σ/softmax f(x)) + λΣ_l‖W_l‖²      
 ============================ ============================================ =============================
 
 "Newton" is this module's own damped (generalised) Newton method on the exact objective, "proximal
-Newton" its L1 counterpart, and "KKT" an exact solve of libsvm's optimality system on libsvm's own
-support sets. They start from the scikit-learn fit where one exists and stop when the relative
-stationarity residual ``‖∇F‖ / (‖∇loss‖ + ‖∇(λR)‖)`` falls below ``tol`` (default 1e-12); measured
-residuals are 1e-16…3e-10 on Diabetes, two-class Iris and synthetic data for λ = 1e-3…1e3.
+Newton" its L1 counterpart, and "KKT" an exact solve of the hinge's optimality system on support
+sets found by libsvm (kernel) or by Newton's method on a Huber-smoothed hinge whose smoothing is
+driven to 0 (linear; libsvm as fallback). They start from the scikit-learn fit where one exists
+and stop when the relative stationarity residual ``‖∇F‖ / (‖∇loss‖ + ‖∇(λR)‖)`` falls below ``tol``
+(default 1e-12); measured residuals are 1e-16…3e-10 on Diabetes, two-class Iris and synthetic data for λ = 1e-3…1e3.
 
 Networks with ``activation="relu"`` are not differentiable where a unit's input crosses 0, and their
 fits often stop at such a kink: the result is then as good as L-BFGS gets, with a ConvergenceWarning.
@@ -471,7 +472,7 @@ def _setup(algorithm, X, y, lam, options, where) -> _Setup:
             )
     if name in ("svm_hinge", "kernel_svm_hinge") and not o["fit_intercept"]:
         raise InputError(
-            f"{name} is fitted by libsvm, which always fits an unpenalised intercept; "
+            f"{name} is fitted with an unpenalised intercept (as libsvm does); "
             "fit_intercept=False is not supported."
         )
     tol = o.get("tol")

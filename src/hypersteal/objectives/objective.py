@@ -123,7 +123,8 @@ class Objective:
             b0, B0 = extra
             b = np.concatenate([b, b0])
             A = np.vstack([A, np.zeros((len(b0), A.shape[1]))])
-            B = np.vstack([B, B0])
+            if B is not None:
+                B = np.vstack([B, B0])
         return System(b=b, A=A, B=B, l1_bounds=bounds, scale=scale, **kw)
 
     def margins(self, data: Data, params: dict) -> np.ndarray:
