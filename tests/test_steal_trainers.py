@@ -128,3 +128,14 @@ def test_estimate_outside_its_own_interval_is_not_identifiable():
     assert not lo <= r.estimate["lambda"] <= hi
     assert not r.identifiable and np.isnan(r.lambdas["lambda"])
     assert any("lies outside" in w for w in r.warnings)
+
+
+def test_rounded_kernel_model_shows_its_intercept_residual():
+    # L1 kernel logistic regression with a single non-zero α: as for the linear model above
+    X, y = _iris2()
+    p = train("kernel_logistic_l1", X, y, 3.0)
+    rounded = {k: np.round(v, 1) for k, v in p.items()}
+    assert np.count_nonzero(rounded["dual_coef"]) == 1
+    assert hypersteal.steal("kernel_logistic_l1", X, y, p).residual < 1e-10
+    r = hypersteal.steal("kernel_logistic_l1", X, y, rounded)
+    assert r.residual > 1e-3 and r.n_equations == 2

@@ -149,7 +149,9 @@ class KernelObjective(Objective):
         else:
             b, A = (data.K @ g).ravel(), self.penalty_gradients(data, params)
         if not hinge:
-            return self._l1_split(b, A, theta, form=form)
+            # the unpenalised intercept's ∂loss/∂c = 0: no λ, but part of the residual (see LinearObjective)
+            extra = (g.sum(axis=0), None) if self._fits_intercept(params) else None
+            return self._l1_split(b, A, theta, extra=extra, form=form)
         idx = np.flatnonzero(margin[:, 0])
         y = data.Y[:, 0]
         if form == "reduced":
