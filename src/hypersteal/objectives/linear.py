@@ -156,7 +156,8 @@ class LinearObjective(Objective):
         margin = np.zeros(Y.shape, dtype=bool) if margin is None else margin
         inside = (Y * F < 1.0) & ~margin
         G = np.where(inside, -Y, 0.0)
-        b = (G.T @ data.X).ravel()
+        with np.errstate(invalid="ignore"):  # inf in X gives NaN here; attack._choose_system names it
+            b = (G.T @ data.X).ravel()
         A = self.penalty_gradients(data, params)
         d = data.X.shape[1]
         idx = np.argwhere(margin)  # (i, k) pairs
