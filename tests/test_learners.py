@@ -372,6 +372,17 @@ def test_svm_hinge_with_more_margin_points_than_unknowns():
     assert hinge_objective(X, y, p["coef"], p["intercept"], lam) <= F_svc + 1e-12 * F_svc
 
 
+@pytest.mark.parametrize("lam", [1e-3, 1.0, 1e3])
+def test_svm_hinge_on_all_of_bank(lam):
+    # 45,211 rows: seconds here, where libsvm's dual solver runs for tens of minutes at small λ; at
+    # λ ≤ 10 the minimiser is degenerate (thousands of points exactly on the margin)
+    from hypersteal import datasets
+
+    ds = datasets.load("bank")
+    p = train("svm_hinge", ds.X, ds.y, lam)
+    assert_no_descent("svm_hinge", ds.X, ds.y, p, lam, "coef", np.random.default_rng(6))
+
+
 def test_svm_hinge_falls_back_to_libsvm(monkeypatch):
     # when the smoothed primal proposes no set that passes the KKT check, libsvm's dual is polished instead
     from hypersteal import learners
