@@ -100,8 +100,12 @@ def test_kernel_reduced_form_is_full_form_without_K():
     params = objective.check_params(random_params(objective, data), data)
     full = objective.system(data, params, form="full")
     reduced = objective.system(data, params, form="reduced")
-    np.testing.assert_allclose(data.K @ reduced.b, full.b, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(data.K @ reduced.A, full.A, rtol=1e-10, atol=1e-10)
+    n = data.K.shape[0]  # rows after n: the intercept's equation ∂loss/∂c = 0, the same in both forms
+    assert len(full.b) == len(reduced.b) == n + 1
+    np.testing.assert_allclose(data.K @ reduced.b[:n], full.b[:n], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(data.K @ reduced.A[:n], full.A[:n], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(reduced.b[n:], full.b[n:], rtol=1e-12)
+    assert not np.any(full.A[n:]) and not np.any(reduced.A[n:])
 
 
 def test_objective_value_is_loss_plus_penalties():

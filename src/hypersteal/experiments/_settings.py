@@ -95,7 +95,7 @@ _FULL["accuracy"].update(
 )
 _FULL["black_box"].update(kernel_rows=None)
 _FULL["defence"].update(rows={"bank": 4000}, kernel_rows=1000, lambdas=[1e-2, 1.0, 1e2])
-_FULL["mlaas"].update(study_mode="full", fig8_fractions=[q / 100 for q in range(1, 11)], fig9_max_n=10**6,
+_FULL["mlaas"].update(study_mode="full", fig8_fractions=[q / 100 for q in range(1, 11)], fig9_max_n=10**7,
                       amazon_fractions=[0.01, 0.02, 0.03, 0.05, 0.1])
 
 _TINY = copy.deepcopy(_QUICK)
