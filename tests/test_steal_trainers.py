@@ -125,9 +125,23 @@ def test_estimate_outside_its_own_interval_is_not_identifiable():
     p = train("lasso", X, t, 1.0)
     r = hypersteal.steal("lasso", X, t, {k: np.round(v, 3) for k, v in p.items()})
     lo, hi = r.intervals["lambda"]
+    assert lo > hi  # the zero weight needs λ ≥ lo, the non-zero ones λ ≤ hi: no λ does both
     assert not lo <= r.estimate["lambda"] <= hi
     assert not r.identifiable and np.isnan(r.lambdas["lambda"])
-    assert any("lies outside" in w for w in r.warnings)
+    assert any("no lambda satisfies every condition" in w for w in r.warnings)
+    assert "Not a minimum" in r.summary()
+
+
+def test_an_equation_without_lambda_does_not_widen_the_interval():
+    # b + Aλ = 0 with a second row that holds no λ (an intercept's equation) off by 0.5: λ = 1 exactly
+    # from the first row; the second row is residual, not uncertainty about λ
+    from hypersteal.attack import solve_system
+    from hypersteal.objectives import System
+
+    sol = solve_system(System(b=np.array([-2.0, 0.5]), A=np.array([[2.0], [0.0]])))
+    assert sol.lam[0] == 1.0 and sol.residual > 0.2
+    lo, hi = sol.intervals[0]
+    assert lo <= 1.0 <= hi and hi - lo < 1e-12
 
 
 def test_rounded_kernel_model_shows_its_intercept_residual():

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import linprog, lsq_linear
@@ -226,7 +226,19 @@ def _tolerance(system: System, sol: Solution) -> float:
 
 
 def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
-    """For each λ_k, the range of values satisfying every condition to within the tolerance."""
+    """For each λ_k, the range of values satisfying every condition to within the tolerance.
+
+    Equations that hold no unknown (an unpenalised intercept's ∂loss/∂c = 0 without margin points)
+    constrain no λ: they count in the residual, not here, nor in the tolerance.
+    """
+    C = _columns(system)
+    live = np.any(C != 0, axis=1)
+    if not np.all(live):
+        x = np.nan_to_num(np.concatenate([sol.lam, sol.beta]))
+        r = system.b[live] + C[live] @ x
+        system = replace(system, b=system.b[live], A=system.A[live],
+                         B=None if system.B is None else system.B[live])
+        sol = replace(sol, abs_residual=float(np.max(np.abs(r), initial=0.0)))
     K = system.A.shape[1]
     eps = _tolerance(system, sol)
     lower = np.zeros(K)
@@ -241,8 +253,9 @@ def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
             ends = np.stack([(-b[nz] - eps) / a[nz], (-b[nz] + eps) / a[nz]])
             lo = max(lo, float(np.max(ends.min(axis=0))))
             hi = float(np.min(ends.max(axis=0)))
-        if hi < lo:  # round-off: the point estimate is consistent by construction
+        if hi < lo and lo - hi <= 1e-9 * max(abs(lo), abs(hi)):  # round-off: the point estimate is consistent
             lo = hi = float(sol.lam[0])
+        # otherwise an empty range (lo > hi) stays: no λ satisfies every condition, and _attack says so
         return [(lo, hi)]
     return _lp_intervals(system, sol, eps, lower)
 
@@ -527,7 +540,12 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             "(early stopping, SGD, rounding or a different objective), so λ is approximate."
         )
     for k, (lo, hi) in enumerate(sol.intervals):
-        if k in outside:
+        if k in outside and lo > hi:
+            notes.append(
+                f"no {names[k]} satisfies every condition: they need {names[k]} ≥ {lo:.6g} (zero weights' "
+                f"|∂loss/∂w_j| ≤ λ) and ≤ {hi:.6g} (the other equations): the parameters are not a minimum."
+            )
+        elif k in outside:
             notes.append(
                 f"the least-squares {names[k]} = {lam_hat[k]:.6g} lies outside [{lo:.6g}, {hi:.6g}], the range the "
                 "other conditions allow (zero weights' |∂loss/∂w_j| ≤ λ, margin points' β ∈ [0, 1]): the parameters "

@@ -88,6 +88,11 @@ class StealResult:
     @property
     def verdict(self) -> str:
         """One plain-language sentence on what the attack found."""
+        if any(lo > hi for lo, hi in self.intervals.values()):
+            return (
+                "Not a minimum: no λ satisfies every stationarity condition at once, so these parameters were "
+                "not trained with this objective to optimality (rounded, perturbed, or another learner)."
+            )
         if not self.identifiable:
             spans = "; ".join(f"{k} ∈ [{_fmt(lo)}, {_fmt(hi)}]" for k, (lo, hi) in self.intervals.items())
             return (
@@ -145,7 +150,8 @@ class StealResult:
         for k, v in self.lambdas.items():
             lo, hi = self.intervals[k]
             extra = "" if self.identifiable else f"  (least-squares point {_fmt(self.estimate[k])})"
-            lines.append(f"  {k:<10} = {_fmt(v)}   consistent: [{_fmt(lo)}, {_fmt(hi)}]{extra}")
+            span = "none (the conditions contradict each other)" if lo > hi else f"[{_fmt(lo)}, {_fmt(hi)}]"
+            lines.append(f"  {k:<10} = {_fmt(v)}   consistent: {span}{extra}")
         for k, v in self.native.items():
             lines.append(f"  {k:<10} = {_fmt(v) if isinstance(v, float) else v}   (native)")
         lines.append(f"  residual   = {self.residual:.3g}   ({self.n_equations} equations, {self.form} form"
