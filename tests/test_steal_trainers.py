@@ -153,3 +153,18 @@ def test_rounded_kernel_model_shows_its_intercept_residual():
     assert hypersteal.steal("kernel_logistic_l1", X, y, p).residual < 1e-10
     r = hypersteal.steal("kernel_logistic_l1", X, y, rounded)
     assert r.residual > 1e-3 and r.n_equations == 2
+
+
+def test_all_zero_lasso_is_stationary_not_a_residual_of_one():
+    # every weight at zero leaves only the intercept's equation, which holds no λ: the model is an
+    # exact minimum (residual at round-off against the loss gradient), λ only bounded below
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True)
+    p = train("lasso", X, y, 1e5)
+    assert not np.any(p["coef"])
+    r = hypersteal.steal("lasso", X, y, p)
+    assert r.residual < 1e-12
+    assert not r.identifiable and r.intervals["lambda"][1] == np.inf and r.intervals["lambda"][0] <= 1e5
+    assert any("no parameter gives an equation" in w for w in r.warnings)
+    assert not any("not an exact minimum" in w for w in r.warnings)

@@ -78,6 +78,8 @@ def _fmt_interval(iv) -> str:
     if iv is None:
         return "?"
     lo, hi = iv
+    if lo > hi:  # the conditions contradict each other: no λ at all
+        return "none (not a minimum)"
     return f"[{lo:.2g}, {hi:.2g}]"
 
 

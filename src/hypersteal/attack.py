@@ -76,6 +76,8 @@ def solve_system(system: System, *, interval: bool = True, x0: np.ndarray | None
         x[K:][~live[K:]] = 0.0
         r = b + np.nan_to_num(C @ np.nan_to_num(x))
         denom = np.linalg.norm(b)
+        if not np.any(C):  # only equations without unknowns (an intercept's, every weight at zero):
+            denom = max(denom, system.scale)  # measured against the whole loss gradient, not themselves
         residual = float(np.linalg.norm(r) / denom) if denom > 0 else float(np.linalg.norm(r))
         abs_res = float(np.max(np.abs(r)))
     else:
@@ -551,7 +553,7 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
                 "other conditions allow (zero weights' |∂loss/∂w_j| ≤ λ, margin points' β ∈ [0, 1]): the parameters "
                 "are not a minimum."
             )
-    if not identifiable and len(system.b) == 0:
+    if not identifiable and not np.any(system.A):
         notes.append("no parameter gives an equation for λ (all are held at zero by the L1 penalty).")
 
     def gradient_fn():
