@@ -541,13 +541,14 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             f"relative stationarity residual {sol.residual:.3g}: the parameters are not an exact minimum "
             "(early stopping, SGD, rounding or a different objective), so λ is approximate."
         )
-    for k, (lo, hi) in enumerate(sol.intervals):
-        if k in outside and lo > hi:
+    for k in outside:
+        lo, hi = sol.intervals[k]
+        if lo > hi:
             notes.append(
                 f"no {names[k]} satisfies every condition: they need {names[k]} ≥ {lo:.6g} (zero weights' "
                 f"|∂loss/∂w_j| ≤ λ) and ≤ {hi:.6g} (the other equations): the parameters are not a minimum."
             )
-        elif k in outside:
+        else:
             notes.append(
                 f"the least-squares {names[k]} = {lam_hat[k]:.6g} lies outside [{lo:.6g}, {hi:.6g}], the range the "
                 "other conditions allow (zero weights' |∂loss/∂w_j| ≤ λ, margin points' β ∈ [0, 1]): the parameters "

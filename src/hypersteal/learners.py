@@ -859,25 +859,12 @@ def _hinge_consistent(margins, beta, free, F_new, F_old) -> bool:
     return bool(ok and F_new <= F_old + 1e-12 * abs(F_old))
 
 
-class _HuberHinge(_Loss):
-    """Σ ℓ_h(y f): the hinge with its kink rounded over a width h (Chapelle 2007, "Training a
-    support vector machine in the primal"): ℓ_h(z) = 0 for z ≥ 1, (1 − z)²/(2h) on 1 − h < z < 1,
-    1 − z − h/2 below. Its derivative −β with β = clip((1 − z)/h, 0, 1) tends to the hinge's dual
-    variable as h → 0, and the points on the quadratic piece to the margin points."""
-
-    def __init__(self, h: float):
-        self.h = h
-
-    def value(self, f, y):
-        z = y * f
-        h = self.h
-        return float(np.sum(np.where(z >= 1.0, 0.0, np.where(z > 1.0 - h, (1.0 - z) ** 2 / (2.0 * h),
-                                                                1.0 - z - h / 2.0))))
-
-    def derivatives(self, f, y):
-        z = y * f
-        beta = np.clip((1.0 - z) / self.h, 0.0, 1.0)
-        return -y * beta, ((z > 1.0 - self.h) & (z < 1.0)) / self.h
+def _huber_beta(z: np.ndarray, h: float) -> np.ndarray:
+    """β = −ℓ_h'(z) = clip((1 − z)/h, 0, 1) for the hinge with its kink rounded over a width h
+    (Chapelle 2007, "Training a support vector machine in the primal"): ℓ_h(z) = 0 for z ≥ 1,
+    (1 − z)²/(2h) on 1 − h < z < 1, 1 − z − h/2 below. As h → 0, β tends to the hinge's dual
+    variable and the points on the quadratic piece to the margin points."""
+    return np.clip((1.0 - z) / h, 0.0, 1.0)
 
 
 def _huber_line_search(z, dz, theta, step, ridge, h) -> float:
@@ -889,8 +876,7 @@ def _huber_line_search(z, dz, theta, step, ridge, h) -> float:
     """
 
     def slope(t):
-        beta = np.clip((1.0 - (z + t * dz)) / h, 0.0, 1.0)
-        return float(-(beta @ dz) + 2.0 * ridge @ ((theta + t * step) * step))
+        return float(-(_huber_beta(z + t * dz, h) @ dz) + 2.0 * ridge @ ((theta + t * step) * step))
 
     with np.errstate(divide="ignore", invalid="ignore"):
         kinks = np.concatenate([(1.0 - z) / dz, (1.0 - h - z) / dz])
@@ -909,15 +895,14 @@ def _huber_line_search(z, dz, theta, step, ridge, h) -> float:
 
 
 def _huber_hinge_newton(Z, y, ridge, theta, h, max_iter):
-    """Minimise ``Σ ℓ_h(y_i z_iᵀθ) + Σ_j ridge_j θ_j²`` (:class:`_HuberHinge`) by Newton's method
+    """Minimise ``Σ ℓ_h(y_i z_iᵀθ) + Σ_j ridge_j θ_j²`` (:func:`_huber_beta`) by Newton's method
     with an exact line search (:func:`_huber_line_search`). Returns θ and the relative stationarity
     residual."""
-    loss = _HuberHinge(h)
     rel = np.inf
     for _ in range(max_iter):
-        f = Z @ theta
-        d1, d2 = loss.derivatives(f, y)
-        g_loss, g_reg = Z.T @ d1, 2.0 * ridge * theta
+        z = y * (Z @ theta)
+        d2 = ((z > 1.0 - h) & (z < 1.0)) / h  # ℓ_h'' on the quadratic piece
+        g_loss, g_reg = Z.T @ (-y * _huber_beta(z, h)), 2.0 * ridge * theta
         g = g_loss + g_reg
         rel = _rel(g, g_loss, g_reg)
         if rel <= 1e-13:
@@ -925,7 +910,7 @@ def _huber_hinge_newton(Z, y, ridge, theta, h, max_iter):
         step = -_solve_psd((Z.T * d2) @ Z + np.diag(2.0 * ridge), g)
         if not np.all(np.isfinite(step)) or g @ step >= 0:
             step = -g
-        t = _huber_line_search(y * f, y * (Z @ step), theta, step, ridge, h)
+        t = _huber_line_search(z, y * (Z @ step), theta, step, ridge, h)
         if not np.isfinite(t) or t <= 0:
             break
         theta = theta + t * step
@@ -994,7 +979,7 @@ def _fit_svm_hinge(s: _Setup) -> dict:
     """Linear SVM, hinge (SVM-RHL): ``Σ_i max(0, 1 − y_i(x_iᵀw + c)) + λ‖w‖²``.
 
     Solved exactly through its KKT system (:func:`_polish_svm_hinge`) on sets found in the primal:
-    Newton's method on the Huber-smoothed hinge (:class:`_HuberHinge`) with the smoothing width
+    Newton's method on the Huber-smoothed hinge (:func:`_huber_hinge_newton`) with the smoothing width
     h = 1, 10⁻¹, …, 10⁻¹⁰, warm-started, proposes after each h the sets β = 1 (y f ≤ 1 − h),
     free (1 − h < y f < 1) and β = 0; the first proposal satisfying every KKT condition is the
     minimiser, margin points on the margin to round-off. Each Newton step costs O(n d²), so all of
