@@ -22,11 +22,34 @@ import numpy as np
 from scipy.optimize import linprog, lsq_linear
 from threadpoolctl import ThreadpoolController
 
-from ._validation import check_finite, check_positive
+from . import _policy
+from ._validation import InputError, check_finite, check_positive
 from .objectives import Objective, System, get_objective
-from .result import StealResult
+from .result import Status, StealResult
 
-__all__ = ["steal", "solve_system", "Solution"]
+__all__ = ["steal", "steal_stacked", "solve_system", "judge", "Solution", "GradientBound"]
+
+
+@dataclass(frozen=True)
+class GradientBound:
+    """What a solver guarantees about the parameters it returns: ``‖∇F(θ)‖ ≤ bound`` at its own λ.
+
+    ``F`` is the objective in the paper's convention (losses summed, no ½), ``∇`` over every
+    stationarity equation (the penalised parameters and the unpenalised intercept). ``norm`` is
+    ``"inf"`` (L-BFGS's projected gradient, Newton-CG, Newton-Cholesky) or ``"2"`` (liblinear's
+    trust-region Newton). When the solver converged, every λ consistent with the bound is in the
+    reported interval: the interval is rigorous, not estimated.
+    """
+
+    bound: float
+    norm: str = "inf"
+    rule: str = "a solver's stopping rule"
+
+    def __post_init__(self):
+        if not (np.isfinite(self.bound) and self.bound >= 0):
+            raise InputError(f"GradientBound.bound must be a finite number ≥ 0, got {self.bound!r}.")
+        if self.norm not in ("inf", "2"):
+            raise InputError(f"GradientBound.norm must be 'inf' or '2', got {self.norm!r}.")
 
 _EPS = np.finfo(float).eps
 
@@ -224,17 +247,25 @@ def _tolerance(system: System, sol: Solution) -> float:
     C = _columns(system)
     x = np.nan_to_num(np.concatenate([sol.lam, sol.beta]))
     size = np.max(np.abs(system.b), initial=0.0) + np.max(np.abs(C * x), initial=0.0)
-    return 2.0 * sol.abs_residual + 64 * _EPS * size
+    return _policy.RESIDUAL_INTERVAL_FACTOR * sol.abs_residual + 64 * _EPS * size
 
 
-def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
-    """For each λ_k, the range of values satisfying every condition to within the tolerance.
+def _intervals(system: System, sol: Solution, bound: GradientBound | None = None) -> list[tuple[float, float]]:
+    """For each λ_k, the range of values satisfying every condition to within a tolerance: what the
+    residual left at λ̂ explains, or the solver's ``bound`` on the gradient.
 
-    Equations that hold no unknown (an unpenalised intercept's ∂loss/∂c = 0 without margin points)
-    constrain no λ: they count in the residual, not here, nor in the tolerance.
+    Without a bound, equations that hold no unknown (an unpenalised intercept's ∂loss/∂c = 0 without
+    margin points) constrain no λ: they count in the residual, not here, nor in the tolerance. With one,
+    they must satisfy it too (or no λ does), and under a 2-norm bound they use up part of it.
     """
     C = _columns(system)
     live = np.any(C != 0, axis=1)
+    if bound is not None:
+        dead = system.b[~live]
+        budget = bound.bound ** 2 - float(dead @ dead) if bound.norm == "2" else bound.bound
+        if budget < 0 or np.max(np.abs(dead), initial=0.0) > bound.bound:
+            return [(np.inf, -np.inf)] * system.A.shape[1]
+        tau = float(np.sqrt(budget)) if bound.norm == "2" else bound.bound
     if not np.all(live):
         x = np.nan_to_num(np.concatenate([sol.lam, sol.beta]))
         r = system.b[live] + C[live] @ x
@@ -242,7 +273,13 @@ def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
                          B=None if system.B is None else system.B[live])
         sol = replace(sol, abs_residual=float(np.max(np.abs(r), initial=0.0)))
     K = system.A.shape[1]
-    eps = _tolerance(system, sol)
+    has_beta = system.B is not None and system.B.shape[1] > 0
+    if bound is None:
+        eps = _tolerance(system, sol)
+    else:
+        eps = max(tau, _tolerance(system, replace(sol, abs_residual=0.0)))
+        if bound.norm == "2" and K == 1 and not has_beta and not system.l1_bounds:
+            return [_ball_interval(system.b, system.A[:, 0], eps)]
     lower = np.zeros(K)
     for k, z in system.l1_bounds:
         lower[k] = max(lower[k], float(np.max(z)) - eps)
@@ -255,14 +292,27 @@ def _intervals(system: System, sol: Solution) -> list[tuple[float, float]]:
             ends = np.stack([(-b[nz] - eps) / a[nz], (-b[nz] + eps) / a[nz]])
             lo = max(lo, float(np.max(ends.min(axis=0))))
             hi = float(np.min(ends.max(axis=0)))
-        if hi < lo and lo - hi <= 1e-9 * max(abs(lo), abs(hi)):  # round-off: the point estimate is consistent
-            lo = hi = float(sol.lam[0])
+        if bound is None and hi < lo and lo - hi <= 1e-9 * max(abs(lo), abs(hi)):
+            lo = hi = float(sol.lam[0])  # round-off: the point estimate is consistent
         # otherwise an empty range (lo > hi) stays: no λ satisfies every condition, and _attack says so
         return [(lo, hi)]
-    return _lp_intervals(system, sol, eps, lower)
+    return _lp_intervals(system, sol, eps, lower, eps_is_residual=bound is None)
 
 
-def _lp_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray):
+def _ball_interval(b: np.ndarray, a: np.ndarray, tau: float) -> tuple[float, float]:
+    """{λ ≥ 0 : ‖b + aλ‖₂ ≤ τ}, from the quadratic (a·a)λ² + 2(a·b)λ + b·b − τ² ≤ 0."""
+    aa, ab, bb = float(a @ a), float(a @ b), float(b @ b)
+    if aa == 0:
+        return (0.0, np.inf) if bb <= tau ** 2 else (np.inf, -np.inf)
+    disc = ab ** 2 - aa * (bb - tau ** 2)
+    if disc < 0:
+        return (np.inf, -np.inf)
+    root = np.sqrt(disc)
+    lo, hi = (-ab - root) / aa, (-ab + root) / aa
+    return (max(float(lo), 0.0) + 0.0, float(hi)) if hi >= 0 else (np.inf, -np.inf)
+
+
+def _lp_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray, eps_is_residual: bool = True):
     C = _columns(system)
     K, n_var = system.A.shape[1], C.shape[1]
     if len(system.b) == 0:
@@ -287,11 +337,13 @@ def _lp_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray):
                 ends.append(np.inf if sign < 0 else 0.0)
             elif res.status == 0:
                 ends.append(res.x[k] / s[k])
-            else:  # infeasible within the LP's tolerance: keep the point estimate
-                ends.append(float(sol.lam[k]))
+            elif res.status == 2:  # infeasible: no λ satisfies every condition to within eps
+                return [(np.inf, -np.inf)] * K
+            else:  # the LP solver failed: say so rather than guess
+                raise RuntimeError(f"the interval LP failed (HiGHS status {res.status}: {res.message})")
         lo, hi = ends
         lam = sol.lam[k]
-        if np.isfinite(lam):
+        if np.isfinite(lam) and lo <= hi and eps_is_residual:
             lo, hi = min(lo, lam), max(hi, lam)
         out.append((float(lo) + 0.0, float(hi) + 0.0))  # + 0.0: no "-0" ends
     return out
@@ -398,8 +450,9 @@ def steal(
     y,
     params: Mapping,
     *,
-    identifiable_rtol: float = 1e-6,
+    identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL,
     margin_tol: float | None = None,
+    bound: GradientBound | None = None,
     **model_options,
 ) -> StealResult:
     """Recover the regularisation hyperparameters a learner used from its parameters.
@@ -423,6 +476,11 @@ def steal(
     margin_tol : float, optional
         Hinge losses: treat points with |y f − 1| ≤ margin_tol as on the margin. By default the
         margin set is chosen from the data (see the module docstring).
+    bound : GradientBound, optional
+        What the solver that produced ``params`` guarantees about its gradient (e.g. L-BFGS stops
+        when max|∇F| ≤ tol): the interval of λ is then the values the guarantee allows — rigorous —
+        instead of an estimate from the residual. :func:`steal_from_estimator` sets it from the
+        estimator's solver and ``tol``.
     **model_options
         ``intercept_scaling`` (liblinear's penalised intercept) and ``fit_intercept`` for linear
         models; ``kernel``, ``gamma``, ``degree``, ``coef0`` and ``form`` for kernel models;
@@ -431,7 +489,7 @@ def steal(
     Returns
     -------
     StealResult
-        ``.lambdas``, ``.lam``, ``.interval``, ``.identifiable``, ``.residual``, ``.gradient()``.
+        ``.lambdas``, ``.lam``, ``.interval``, ``.status``, ``.identifiable``, ``.residual``, ``.gradient()``.
 
     Examples
     --------
@@ -456,7 +514,9 @@ def steal(
     objective = get_objective(algorithm, **model_options)
     data = objective.prepare(X, y)
     params = objective.check_params(params, data)
-    return _attack(objective, data, params, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)
+    if bound is not None and not isinstance(bound, GradientBound):
+        raise TypeError(f"bound must be a hypersteal.attack.GradientBound, got {type(bound).__name__}.")
+    return _attack(objective, data, params, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol, bound=bound)
 
 
 def _choose_system(objective: Objective, data, params, margin_tol):
@@ -501,52 +561,142 @@ def _stack(systems: list[System]) -> System:
     )
 
 
-def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol, problems=None) -> StealResult:
+def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIABLE_RTOL, rigorous=False,
+          structural=True) -> tuple[Status, list[int]]:
+    """The one verdict rule every entry point uses.
+
+    Parameters
+    ----------
+    estimate : sequence of float
+        The least-squares λ̂.
+    intervals : sequence of (lo, hi)
+        The λ consistent with the conditions (``lo > hi``: none is).
+    residual : float
+        The relative stationarity residual at λ̂.
+    rigorous : bool
+        Whether the intervals come from a solver's guarantee (then λ̂ outside one is moved, not a
+        contradiction).
+    structural : bool
+        Whether a wide interval at a small residual means the objective itself cannot tell the values
+        apart (hinge kinks, L1 zeros): "not identifiable" rather than "bounded only".
+
+    Returns
+    -------
+    (Status, list of int)
+        The status, and the indices of the λs whose estimate lies outside its own interval.
+    """
+    lam = np.asarray(estimate, dtype=float)
+    outside, wide = [], False
+    if any(lo > hi for lo, hi in intervals):
+        return Status.NOT_A_MINIMUM, [k for k, (lo, hi) in enumerate(intervals) if lo > hi]
+    if residual >= _policy.NOT_A_MINIMUM_RESIDUAL:
+        return Status.NOT_A_MINIMUM, []
+    exact = residual <= _policy.NOT_STATIONARY_RESIDUAL and not rigorous
+    for k, (lo, hi) in enumerate(intervals):
+        scale = abs(lam[k]) if np.isfinite(lam[k]) else 0.0
+        inside = lo - 1e-9 * scale <= lam[k] <= hi + 1e-9 * scale
+        if scale > 0 and not inside and not rigorous:
+            outside.append(k)
+        point_width = max(identifiable_rtol, min(10.0 * residual, 1.0)) * scale
+        if not (np.isfinite(hi) and np.isfinite(lam[k]) and lam[k] > 0 and (inside or rigorous)):
+            wide = True
+        elif (hi - lo) > point_width:
+            exact = False
+            # wider than the residual explains: at a stationary point that width is the objective's own
+            # (hinge kinks, L1 zeros), so only a solver's bound or an inexact fit makes it "approximate"
+            near = rigorous or residual > _policy.NOT_STATIONARY_RESIDUAL
+            if not near or (hi - lo) > _policy.APPROXIMATE_RTOL * scale:
+                wide = True
+    if outside:
+        return Status.NOT_A_MINIMUM, outside
+    if wide:
+        if structural and residual <= _policy.NOT_STATIONARY_RESIDUAL and not rigorous:
+            return Status.NOT_IDENTIFIABLE, []
+        return Status.INTERVAL_ONLY, []
+    return (Status.EXACT if exact else Status.APPROXIMATE), []
+
+
+def steal_stacked(algorithm: str, problems, *, identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL,
+                  margin_tol: float | None = None, **model_options) -> StealResult:
+    """Steal one λ shared by several sub-problems (one-vs-one or one-vs-rest models): their
+    stationarity equations are stacked into one system.
+
+    Parameters
+    ----------
+    algorithm : str
+        The learner of every sub-problem.
+    problems : sequence of (X, y, params)
+        Each sub-problem's training data and parameters, as for :func:`steal`.
+    """
+    identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
+    if margin_tol is not None:
+        margin_tol = check_positive(margin_tol, "margin_tol", strict=False)
+    if not problems:
+        raise InputError("steal_stacked needs at least one (X, y, params) sub-problem.")
+    objective = get_objective(algorithm, **model_options)
+    prepared = []
+    for Xp, yp, params in problems:
+        data = objective.prepare(Xp, yp)
+        prepared.append((data, objective.check_params(params, data)))
+    return _attack(objective, *prepared[0], identifiable_rtol=identifiable_rtol, margin_tol=margin_tol,
+                   problems=prepared)
+
+
+def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol, problems=None,
+            bound: GradientBound | None = None) -> StealResult:
     """Solve for λ. ``problems`` (a list of (data, params)) stacks several sub-problems sharing λ."""
     problems = problems or [(data, params)]
     chosen = [_choose_system(objective, d, p, margin_tol) for d, p in problems]
     _, form, kw, mask, _ = chosen[0]
     system = _stack([c[4] for c in chosen])
-    sol = solve_system(system)
+    sol = solve_system(system, interval=False)
+    notes = []
+    if bound is not None and (form != "primal" or system.n_margin or len(problems) > 1):
+        notes.append(f"the solver's stopping rule ({bound.rule}) applies to the primal gradient only; "
+                     "the interval comes from the residual instead.")
+        bound = None
+    source = "round-off" if sol.residual <= _policy.NOT_STATIONARY_RESIDUAL else "residual"
+    intervals = None
+    if bound is not None:
+        intervals = _intervals(system, sol, bound)
+        if any(lo > hi for lo, hi in intervals):
+            notes.append(f"the solver's stopping rule ({bound.rule}) holds for no λ: it did not stop by that rule "
+                         "(max_iter, or another criterion), so the interval comes from the residual instead.")
+            intervals = None
+        else:
+            source = bound.rule
+    if intervals is None:
+        bound = None
+        intervals = _intervals(system, sol)
+    sol.intervals = intervals
 
     names = objective.hyperparameters
     lam_hat = sol.lam
-    widths_ok, outside = [], []
-    for k, (lo, hi) in enumerate(sol.intervals):
-        scale = abs(lam_hat[k]) if np.isfinite(lam_hat[k]) else 0.0
-        # an inexact fit widens the interval in proportion to its residual, up to a factor of two
-        allowed = max(identifiable_rtol, min(10.0 * sol.residual, 1.0)) * scale
-        # λ̂ = 0 (no regularisation at all) is never a stolen value: it is the degenerate solution
-        # of hinge conditions whose margin set cannot balance w, so it counts as not identifiable.
-        # A least-squares λ̂ outside its own interval (below an L1 bound |z_j| ≤ λ, say) means the
-        # conditions contradict each other: the parameters are not a minimum.
-        inside = lo - 1e-9 * scale <= lam_hat[k] <= hi + 1e-9 * scale
-        if scale > 0 and not inside:
-            outside.append(k)
-        widths_ok.append(
-            np.isfinite(hi) and np.isfinite(lam_hat[k]) and lam_hat[k] > 0 and (hi - lo) <= allowed and inside
-        )
-    identifiable = bool(all(widths_ok))
+    status, outside = judge(lam_hat, intervals, sol.residual, identifiable_rtol=identifiable_rtol,
+                            rigorous=bound is not None)
+    if bound is not None:  # a rigorous interval holds the truth: the point estimate belongs in it
+        lam_hat = np.array([np.clip(v, lo, hi) if np.isfinite(v) else v for v, (lo, hi) in zip(lam_hat, intervals)])
+    identifiable = status.has_value
     estimate = {n: float(v) for n, v in zip(names, lam_hat)}
     lambdas = {n: (float(v) if identifiable else float("nan")) for n, v in zip(names, lam_hat)}
 
-    notes = []
     if np.any(lam_hat < 0):
         notes.append(
             "the least-squares λ is negative: these parameters are not a minimum of a "
             f"{objective.name} objective with a non-negative penalty (wrong algorithm or options?)."
         )
-    if sol.residual > 1e-3:
+    if sol.residual > _policy.NOT_STATIONARY_RESIDUAL:
         notes.append(
             f"relative stationarity residual {sol.residual:.3g}: the parameters are not an exact minimum "
             "(early stopping, SGD, rounding or a different objective), so λ is approximate."
         )
     for k in outside:
-        lo, hi = sol.intervals[k]
+        lo, hi = intervals[k]
         if lo > hi:
             notes.append(
-                f"no {names[k]} satisfies every condition: they need {names[k]} ≥ {lo:.6g} (zero weights' "
-                f"|∂loss/∂w_j| ≤ λ) and ≤ {hi:.6g} (the other equations): the parameters are not a minimum."
+                f"no {names[k]} satisfies every condition to within the residual (zero weights need "
+                f"|∂loss/∂w_j| ≤ λ, the other equations a value in a range that excludes it): the parameters are "
+                "not a minimum."
             )
         else:
             notes.append(
@@ -566,13 +716,15 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         algorithm=objective.name,
         lambdas=lambdas,
         estimate=estimate,
-        intervals={n: iv for n, iv in zip(names, sol.intervals)},
+        intervals={n: iv for n, iv in zip(names, intervals)},
         identifiable=identifiable,
         residual=sol.residual,
         n_equations=len(system.b),
         n_margin=system.n_margin,
         form=form,
         warnings=notes,
+        status=status,
+        interval_source=source,
         _gradient_fn=gradient_fn,
     )
 

@@ -3,14 +3,50 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from .registry import ALGORITHMS
 
-__all__ = ["StealResult"]
+__all__ = ["StealResult", "Status"]
+
+
+class Status(str, Enum):
+    """What a result is, for code to branch on (people read :attr:`StealResult.verdict`).
+
+    ``EXACT``
+        The parameters are a stationary point (to round-off) and pin λ down: ``lambdas`` holds it.
+    ``APPROXIMATE``
+        The parameters are near, not at, a minimum; λ̂ is the value whose conditions they satisfy best,
+        and every λ in ``intervals`` is consistent with how far they are from a minimum (rigorously, when a
+        solver's stopping rule was known). ``lambdas`` holds λ̂.
+    ``INTERVAL_ONLY``
+        Near a minimum, but too far for a point: λ is bounded by ``intervals``; ``lambdas`` is NaN and
+        ``estimate`` holds the best point.
+    ``NOT_IDENTIFIABLE``
+        Even an exact minimum would be one for every λ in ``intervals`` (a hinge SVM on separable data
+        below a threshold, an L1 model with every weight at zero): no single λ can be stolen.
+    ``NOT_A_MINIMUM``
+        No λ makes the parameters a minimum of the named objective (wrong learner, options or data,
+        a missing intercept, rounded parameters): ``lambdas`` is NaN.
+    """
+
+    EXACT = "exact"
+    APPROXIMATE = "approximate"
+    INTERVAL_ONLY = "interval_only"
+    NOT_IDENTIFIABLE = "not_identifiable"
+    NOT_A_MINIMUM = "not_a_minimum"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def has_value(self) -> bool:
+        """Whether ``lambdas`` holds a number under this status."""
+        return self in (Status.EXACT, Status.APPROXIMATE)
 
 
 def _fmt(x: float) -> str:
@@ -55,6 +91,21 @@ class StealResult:
         ``"primal"``, ``"full"`` or ``"reduced"``: which equivalent system was solved.
     warnings : list of str
         Plain-language caveats.
+    status : Status
+        What the result is (see :class:`Status`); ``identifiable`` is ``status.has_value``.
+    interval_source : str
+        Where the width of :attr:`intervals` comes from: ``"round-off"`` (an exact minimum), the
+        solver's stopping rule (e.g. ``"lbfgs: max|∇| ≤ tol"``, a rigorous bound when the solver
+        converged), ``"replay"`` (the training rerun at λ), or ``"residual"`` (the deviation left at
+        λ̂, widened by a factor calibrated on realistic fits).
+    native_intervals : dict
+        :attr:`intervals` in the library's own names, where the mapping is one to one (adapters).
+    n_queries : int or None
+        Prediction queries spent extracting the parameters (black-box attacks).
+    extraction : object or None
+        The :class:`~hypersteal.extraction.Extraction` the parameters came from (black-box attacks).
+    decayed : list of str or None
+        Names of the parameters that carry weight decay (PyTorch modules).
     """
 
     algorithm: str
@@ -68,8 +119,24 @@ class StealResult:
     form: str = "primal"
     native: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    status: Status = Status.EXACT
+    interval_source: str = "round-off"
+    native_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    n_queries: int | None = None
+    extraction: Any = None
+    decayed: list[str] | None = None
     _gradient_fn: Any = field(default=None, compare=False)
     _gradient: Any = field(default=None, compare=False)
+
+    def __post_init__(self):
+        self.status = Status(self.status)
+
+    def __getstate__(self):
+        # the gradient's closure holds the training data and the objective: a pickled result carries
+        # only a gradient already computed
+        state = dict(self.__dict__)
+        state["_gradient_fn"] = None
+        return state
 
     @property
     def lam(self) -> float | None:
@@ -88,21 +155,29 @@ class StealResult:
     @property
     def verdict(self) -> str:
         """One plain-language sentence on what the attack found."""
-        if any(lo > hi for lo, hi in self.intervals.values()):
+        spans = "; ".join(
+            f"{k} ∈ [{_fmt(lo)}, {_fmt(hi)}]" if lo <= hi else f"{k}: none" for k, (lo, hi) in self.intervals.items()
+        )
+        if self.status is Status.NOT_A_MINIMUM:
             return (
-                "Not a minimum: no λ satisfies every stationarity condition at once, so these parameters were "
-                "not trained with this objective to optimality (rounded, perturbed, or another learner)."
+                "Not a minimum: no λ makes these parameters a minimum of this objective (wrong learner, options "
+                "or training data, a missing intercept, rounded or perturbed parameters)."
             )
-        if not self.identifiable:
-            spans = "; ".join(f"{k} ∈ [{_fmt(lo)}, {_fmt(hi)}]" for k, (lo, hi) in self.intervals.items())
+        if self.status is Status.NOT_IDENTIFIABLE:
             return (
-                "Not identifiable: the model is equally stationary for every value in "
-                f"{spans}, so no single λ can be stolen from it."
+                f"Not identifiable: a minimum is equally a minimum for every value in {spans}, so no single λ "
+                "can be stolen from it."
             )
-        if self.residual > 1e-3:
+        if self.status is Status.INTERVAL_ONLY:
             return (
-                f"Approximate: the parameters are not an exact minimum (relative residual "
-                f"{self.residual:.2g}); λ is the least-squares fit to the stationarity conditions."
+                f"Bounded only: the parameters are a relative residual {self.residual:.2g} away from a minimum; "
+                f"consistent with that ({self.interval_source}): {spans}. The best point is in `estimate`."
+            )
+        if self.status is Status.APPROXIMATE:
+            return (
+                f"Approximate: the parameters are near, not at, a minimum (relative residual {self.residual:.2g}); "
+                f"λ̂ fits them best, and {spans} are consistent with how far they are from one "
+                f"({self.interval_source})."
             )
         return "Recovered: the parameters pin λ down (a stationary point of the objective at λ̂)."
 
@@ -136,6 +211,13 @@ class StealResult:
             "native": {k: _json_float(v) if isinstance(v, float) else v for k, v in self.native.items()},
             "intervals": {k: [_json_float(lo), _json_float(hi)] for k, (lo, hi) in self.intervals.items()},
             "identifiable": self.identifiable,
+            "status": self.status.value,
+            "interval_source": self.interval_source,
+            "native_intervals": {
+                k: [_json_float(lo), _json_float(hi)] for k, (lo, hi) in self.native_intervals.items()
+            },
+            "n_queries": self.n_queries,
+            "decayed": None if self.decayed is None else list(self.decayed),
             "residual": _json_float(self.residual),
             "n_equations": self.n_equations,
             "n_margin": self.n_margin,
@@ -143,6 +225,19 @@ class StealResult:
             "verdict": self.verdict,
             "warnings": list(self.warnings),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> StealResult:
+        """The result :meth:`to_dict` described (without its gradient and extraction)."""
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names and not k.startswith("_")}
+        for key in ("lambdas", "estimate", "native"):
+            kw[key] = {k: _from_json_float(v) for k, v in d.get(key, {}).items()}
+        for key in ("intervals", "native_intervals"):
+            kw[key] = {k: (_from_json_float(lo), _from_json_float(hi)) for k, (lo, hi) in d.get(key, {}).items()}
+        kw["residual"] = _from_json_float(d["residual"])
+        kw.pop("extraction", None)
+        return cls(**kw)
 
     def summary(self) -> str:
         """A readable multi-line report."""
@@ -154,6 +249,9 @@ class StealResult:
             lines.append(f"  {k:<10} = {_fmt(v)}   consistent: {span}{extra}")
         for k, v in self.native.items():
             lines.append(f"  {k:<10} = {_fmt(v) if isinstance(v, float) else v}   (native)")
+        for k, (lo, hi) in self.native_intervals.items():
+            lines.append(f"  {k:<10} ∈ [{_fmt(lo)}, {_fmt(hi)}]   (native)")
+        lines.append(f"  status     = {self.status.value}")
         lines.append(f"  residual   = {self.residual:.3g}   ({self.n_equations} equations, {self.form} form"
                      + (f", {self.n_margin} margin points" if self.n_margin else "") + ")")
         lines.append(f"  {self.verdict}")
@@ -163,7 +261,7 @@ class StealResult:
     def __repr__(self) -> str:
         lams = ", ".join(f"{k}={_fmt(v)}" for k, v in self.lambdas.items())
         return (
-            f"StealResult({self.algorithm!r}, {lams}, identifiable={self.identifiable}, "
+            f"StealResult({self.algorithm!r}, {lams}, status={self.status.value!r}, "
             f"residual={self.residual:.3g})"
         )
 
@@ -177,3 +275,11 @@ def _json_float(x):
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return x
+
+
+def _from_json_float(x):
+    if x is None:
+        return float("nan")
+    if isinstance(x, str):
+        return float(x)
+    return x if not isinstance(x, int) or isinstance(x, bool) else float(x)
