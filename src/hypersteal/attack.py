@@ -27,7 +27,7 @@ from ._validation import InputError, check_finite, check_positive
 from .objectives import Objective, System, get_objective
 from .result import Status, StealResult
 
-__all__ = ["steal", "steal_stacked", "solve_system", "judge", "Solution", "GradientBound"]
+__all__ = ["steal", "steal_stacked", "solve_system", "judge", "rejudge", "Solution", "GradientBound"]
 
 
 @dataclass(frozen=True)
@@ -589,7 +589,7 @@ def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIAB
     outside, wide = [], False
     if any(lo > hi for lo, hi in intervals):
         return Status.NOT_A_MINIMUM, [k for k, (lo, hi) in enumerate(intervals) if lo > hi]
-    if residual >= _policy.NOT_A_MINIMUM_RESIDUAL:
+    if residual >= _policy.NOT_A_MINIMUM_RESIDUAL and not rigorous:  # a solver's bound that holds outranks it
         return Status.NOT_A_MINIMUM, []
     exact = residual <= _policy.NOT_STATIONARY_RESIDUAL and not rigorous
     for k, (lo, hi) in enumerate(intervals):
@@ -597,14 +597,15 @@ def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIAB
         inside = lo - 1e-9 * scale <= lam[k] <= hi + 1e-9 * scale
         if scale > 0 and not inside and not rigorous:
             outside.append(k)
-        point_width = max(identifiable_rtol, min(10.0 * residual, 1.0)) * scale
+        # what an exact fit's round-off, or an inexact fit's residual, explains: still a point
+        point_width = min(max(identifiable_rtol, 10.0 * residual), _policy.APPROXIMATE_RTOL) * scale
         if not (np.isfinite(hi) and np.isfinite(lam[k]) and lam[k] > 0 and (inside or rigorous)):
             wide = True
         elif (hi - lo) > point_width:
             exact = False
             # wider than the residual explains: at a stationary point that width is the objective's own
             # (hinge kinks, L1 zeros), so only a solver's bound or an inexact fit makes it "approximate"
-            near = rigorous or residual > _policy.NOT_STATIONARY_RESIDUAL
+            near = rigorous or residual > _policy.NOT_STATIONARY_RESIDUAL or not structural
             if not near or (hi - lo) > _policy.APPROXIMATE_RTOL * scale:
                 wide = True
     if outside:
@@ -614,6 +615,27 @@ def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIAB
             return Status.NOT_IDENTIFIABLE, []
         return Status.INTERVAL_ONLY, []
     return (Status.EXACT if exact else Status.APPROXIMATE), []
+
+
+def rejudge(result: StealResult, intervals: dict, source: str, *,
+            identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL) -> StealResult:
+    """The verdict again, with rigorous intervals found outside the attack (a solver's duality gap):
+    the point estimate is moved into them, and the status follows :func:`judge`."""
+    if any(lo > hi for lo, hi in intervals.values()):
+        result.warnings.append(f"the solver's stopping rule ({source}) holds for no λ: it did not stop by that "
+                               "rule, so the interval comes from the residual instead.")
+        return result
+    keys = list(result.estimate)
+    est = [float(np.clip(result.estimate[k], *intervals[k])) for k in keys]
+    status, _ = judge(est, [intervals[k] for k in keys], result.residual, identifiable_rtol=identifiable_rtol,
+                      rigorous=True)
+    result.intervals = {k: intervals[k] for k in keys}
+    result.estimate = dict(zip(keys, est))
+    result.status = status
+    result.identifiable = status.has_value
+    result.lambdas = {k: (v if status.has_value else float("nan")) for k, v in zip(keys, est)}
+    result.interval_source = source
+    return result
 
 
 def steal_stacked(algorithm: str, problems, *, identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL,
@@ -655,7 +677,7 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         notes.append(f"the solver's stopping rule ({bound.rule}) applies to the primal gradient only; "
                      "the interval comes from the residual instead.")
         bound = None
-    source = "round-off" if sol.residual <= _policy.NOT_STATIONARY_RESIDUAL else "residual"
+    source = "round-off" if sol.residual <= 1e-9 else "residual"
     intervals = None
     if bound is not None:
         intervals = _intervals(system, sol, bound)
@@ -672,8 +694,10 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
 
     names = objective.hyperparameters
     lam_hat = sol.lam
+    # a width the objective itself causes: margin points' free β, or a λ no equation bounds from above
+    structural = system.n_margin > 0 or not np.any(system.A) or any(np.isinf(hi) for _, hi in intervals)
     status, outside = judge(lam_hat, intervals, sol.residual, identifiable_rtol=identifiable_rtol,
-                            rigorous=bound is not None)
+                            rigorous=bound is not None, structural=structural)
     if bound is not None:  # a rigorous interval holds the truth: the point estimate belongs in it
         lam_hat = np.array([np.clip(v, lo, hi) if np.isfinite(v) else v for v, (lo, hi) in zip(lam_hat, intervals)])
     identifiable = status.has_value

@@ -28,8 +28,10 @@ import numpy as np
 
 from .._lazy import is_lazy
 from .._validation import InputError, check_array
-from ..attack import steal
+from ..attack import rejudge, steal
 from ..kernels import KERNELS
+from ..result import Status
+from .solvers import gap_intervals, gradient_bound, refine
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
 
@@ -267,7 +269,7 @@ def _steal_stacked(algorithm, model_options, pairs, options):
                    margin_tol=options.get("margin_tol"), problems=problems)
 
 
-def steal_from_estimator(estimator, X, y, **options):
+def steal_from_estimator(estimator, X, y, *, replay="auto", **options):
     """Steal the hyperparameters of a fitted scikit-learn estimator (or a Pipeline ending in one).
 
     Parameters
@@ -276,6 +278,10 @@ def steal_from_estimator(estimator, X, y, **options):
         One of :data:`SUPPORTED`, or a ``Pipeline`` whose last step is (earlier steps transform X).
     X, y : array-like
         The training data the estimator was fitted on.
+    replay : "auto" or False
+        Where the stationarity conditions give no exact answer (default tolerances, SGD, Adam, a solver
+        stopped at ``max_iter``), train the estimator again at candidate values and keep the one that
+        reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings. False: never.
     **options
         Passed to :func:`hypersteal.steal` (``identifiable_rtol``, ``margin_tol``).
 
@@ -318,32 +324,59 @@ def steal_from_estimator(estimator, X, y, **options):
     if name == "SVC" and len(estimator.classes_) > 2:
         result = _steal_stacked("kernel_svm_hinge", model_options, _svc_one_vs_one(estimator, X, y), options)
     else:
-        result = steal(algorithm, X, y, params, **model_options, **options)
+        bound = None if is_lazy(X) else gradient_bound(estimator, X.shape[0])
+        result = steal(algorithm, X, y, params, bound=bound, **model_options, **options)
+        gap = None if is_lazy(X) or algorithm not in ("lasso", "elastic_net") else gap_intervals(
+            estimator, X, y, result.estimate)
+        if gap is not None and result.status is not Status.EXACT:
+            result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
+        _flag_unconverged(estimator, result)
+        if not is_lazy(X) and plan_kind(plan) == "direct":
+            result = refine(result, estimator, X, y, to_native, mode=replay)
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
     with np.errstate(divide="ignore", invalid="ignore"):
         result.native = {k: float(v) for k, v in to_native(lambdas).items()}
+        if len(result.intervals) == 1 and len(result.native) == 1:
+            (k, (lo, hi)), = result.intervals.items()
+            ends = [to_native({k: np.float64(v)}) for v in (lo, hi)]
+            (name_, a), (_, b) = next(iter(ends[0].items())), next(iter(ends[1].items()))
+            result.native_intervals = {name_: (float(min(a, b)), float(max(a, b)))} if lo <= hi else {}
     if name.startswith("MLP") and estimator.activation == "relu" and _dead_layer(estimator, X) is not None:
         result.warnings.append(
             f"every unit of hidden layer {_dead_layer(estimator, X)} is inactive on every training point: the "
             "network is constant, its loss gradient is exactly 0, and its weights are a stationary point only "
             "for λ = 0 (the solver stopped early); λ cannot be stolen from this dead network."
         )
-    max_iter, n_iter = getattr(estimator, "max_iter", None), getattr(estimator, "n_iter_", None)
-    if not name.startswith("SGD") and n_iter is not None and max_iter is not None and 0 < max_iter <= np.max(n_iter):
-        # liblinear, saga, L-BFGS … that hit max_iter may sit at a point that is exactly stationary for
-        # another λ (seen: LinearSVC(tol=1e-12) stuck at the optimum of C/20): the residual cannot tell
+    if result.status not in (Status.EXACT, Status.NOT_IDENTIFIABLE) and result.interval_source != "replay":
         msg = (
-            f"{name} stopped at max_iter={max_iter} without converging: its parameters may not be a minimum at "
-            "its own hyperparameters, so the stolen λ is approximate."
+            f"{name} is {result.residual:.2g} (relative residual) away from a stationary point; "
+            f"the stolen λ is {result.status.value.replace('_', ' ')}."
         )
         result.warnings.append(msg)
         warnings.warn(msg, stacklevel=2)
-    if name.startswith("SGD") or result.residual > 1e-3:
-        msg = (
-            f"{name} is {result.residual:.2g} (relative residual) away from a stationary point; "
-            "the stolen λ is approximate."
-        )
-        result.warnings.append(msg)
-        if result.residual > 1e-3:
-            warnings.warn(msg, stacklevel=2)
     return result
+
+
+def _flag_unconverged(estimator, result):
+    """A solver stopped by ``max_iter`` left no minimum: say so in the status (replay may still recover λ)."""
+    name = type(estimator).__name__
+    max_iter, n_iter = getattr(estimator, "max_iter", None), getattr(estimator, "n_iter_", None)
+    if name.startswith("SGD") or n_iter is None or max_iter is None or not 0 < max_iter <= np.max(n_iter):
+        return
+    # liblinear, saga, L-BFGS … that hit max_iter may sit at a point that is exactly stationary for
+    # another λ (seen: LinearSVC(tol=1e-12) stuck at the optimum of C/20): the residual cannot tell
+    msg = (
+        f"{name} stopped at max_iter={max_iter} without converging: its parameters are not a minimum at its own "
+        "hyperparameters, so stationarity cannot locate λ."
+    )
+    result.warnings.append(msg)
+    warnings.warn(msg, stacklevel=3)
+    if result.status is not Status.NOT_IDENTIFIABLE:
+        result.status = Status.NOT_A_MINIMUM
+        result.identifiable = False
+        result.lambdas = {k: float("nan") for k in result.lambdas}
+
+
+def plan_kind(plan) -> str:
+    """"direct" when the estimator's parameters were attacked as they are (replayable), else "derived"."""
+    return "derived" if len(plan) > 4 else "direct"

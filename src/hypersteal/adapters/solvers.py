@@ -1,0 +1,301 @@
+"""What a scikit-learn solver guarantees at its stopping point, and replaying its training.
+
+Models are released as their solver left them: near a minimum, not at one. Two things the attacker
+knows besides the parameters and the data make that gap small:
+
+* **The solver's stopping rule.** L-BFGS stops when max|∇| ≤ ``tol`` and Newton-CG and
+  Newton-Cholesky check the same, all on scikit-learn's objective, which is the paper's divided by n
+  (``(1/n) Σ CE + ‖w‖²/(2Cn)``). A converged fit therefore satisfies max|∇F(θ)| ≤ n·tol at its own λ,
+  and every λ that this allows is in the interval: a rigorous bound, not an estimate.
+* **The training procedure itself.** The paper's attacker knows the learning algorithm. When it is
+  deterministic given its settings (a fixed ``random_state``, or no randomness at all), training it
+  again at a candidate value reproduces the released parameters exactly at the true value and not
+  elsewhere: λ̂ = argmin over the value of ‖θ(value) − θ‖. This recovers λ from models stopped far
+  from any minimum (SGD, Adam, ``max_iter`` reached), where stationarity can only bound it. It costs
+  tens of trainings, so it runs only where stationarity gave no exact answer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..attack import GradientBound
+
+__all__ = ["gradient_bound", "gap_intervals", "replay", "replayable", "refine", "Replay", "REPLAY_RTOL"]
+
+#: Replayed parameters this close (relative) to the released ones are a reproduction, not a fit.
+REPLAY_RTOL = 1e-7
+
+
+def _converged(est) -> bool:
+    n_iter, max_iter = getattr(est, "n_iter_", None), getattr(est, "max_iter", None)
+    return n_iter is not None and max_iter is not None and np.max(n_iter) < max_iter
+
+
+def gradient_bound(est, n_rows: int) -> GradientBound | None:
+    """The bound the estimator's solver guarantees on the paper-scale gradient, or None."""
+    name = type(est).__name__
+    if name == "LogisticRegression" and est.solver in ("lbfgs", "newton-cg", "newton-cholesky"):
+        if not _converged(est):
+            return None
+        rule = {"lbfgs": "L-BFGS", "newton-cg": "Newton-CG", "newton-cholesky": "Newton-Cholesky"}[est.solver]
+        return GradientBound(bound=n_rows * float(est.tol), norm="inf",
+                             rule=f"{rule} stopped at max|∇| ≤ tol = {est.tol:g}")
+    return None
+
+
+def _theta(est) -> np.ndarray:
+    parts = []
+    for attr in ("coef_", "intercept_", "dual_coef_", "coefs_", "intercepts_"):
+        v = getattr(est, attr, None)
+        if v is None:
+            continue
+        if isinstance(v, list):
+            parts += [np.ravel(np.asarray(a, dtype=float)) for a in v]
+        else:
+            parts.append(np.ravel(np.asarray(v, dtype=float)))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _random(est, n_rows: int) -> bool:
+    """Whether the estimator's solver draws random numbers (shuffles, initial weights, sampling)."""
+    name = type(est).__name__
+    if name.startswith(("SGD", "MLP")):
+        return True
+    if name == "LogisticRegression" and est.solver in ("sag", "saga"):
+        return True
+    if name == "LogisticRegression" and est.solver == "liblinear":  # its primal Newton method is not random
+        return est.penalty == "l1" or bool(est.dual)
+    if name == "LinearSVC":  # liblinear's dual coordinate descent shuffles; with dual="auto" it is chosen
+        return est.loss == "hinge" or est.dual is True or (est.dual == "auto" and est.n_features_in_ >= n_rows)
+    return getattr(est, "selection", "cyclic") == "random"
+
+
+def replayable(est, n_rows: int) -> bool:
+    """Whether training ``est`` again with the same settings gives the same parameters."""
+    return not _random(est, n_rows) or isinstance(getattr(est, "random_state", None), (int, np.integer))
+
+
+@dataclass
+class Replay:
+    """The outcome of :func:`replay`: the λs whose training reproduces θ best, and how well."""
+
+    lambdas: dict
+    distance: float
+    intervals: dict
+    n_fits: int
+
+    @property
+    def reproduced(self) -> bool:
+        return self.distance <= REPLAY_RTOL
+
+
+def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int = 80) -> Replay | None:
+    """Train ``est`` again at λs around ``start`` (paper's convention; ``to_native`` names them for the
+    estimator); the λs reproducing θ best.
+
+    The search runs on log λ: for one λ a grid over ``[start/span, start·span]`` (extended while its best
+    point is at an end) then Brent's method; for two, Nelder–Mead from ``start``. It never reads the
+    estimator's own hyperparameters: each training gets ``to_native(λ)``.
+    """
+    from scipy.optimize import minimize, minimize_scalar
+    from sklearn.base import clone
+
+    keys = list(start)
+    x0 = np.log([start[k] for k in keys])
+    if not np.all(np.isfinite(x0)) or not replayable(est, X.shape[0]):
+        return None
+    theta = _theta(est)
+    norm = np.linalg.norm(theta) or 1.0
+    cache = {}
+
+    def dist(logs):
+        logs = np.atleast_1d(logs)
+        key = tuple(np.round(logs, 12))
+        if key not in cache:
+            native = to_native({k: np.float64(np.exp(v)) for k, v in zip(keys, logs)})
+            try:
+                model = clone(est).set_params(**{k: float(v) for k, v in native.items()})
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.fit(X, y)
+                t = _theta(model)
+                cache[key] = float(np.linalg.norm(t - theta) / norm) if t.shape == theta.shape else np.inf
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                cache[key] = np.inf
+        return cache[key]
+
+    best = x0
+    if dist(x0) > REPLAY_RTOL and len(keys) == 1:
+        step = np.log(10) / 4
+        reach = round(np.log(span) / step)
+        grid = list(x0[0] + step * np.arange(-reach, reach + 1))
+        vals = [dist(g) for g in grid]
+        for _ in range(8):  # the best point at an end: the truth may lie beyond it
+            i = int(np.argmin(vals))
+            if 0 < i < len(grid) - 1:
+                break
+            if i == 0:
+                grid.insert(0, grid[0] - step)
+                vals.insert(0, dist(grid[0]))
+            else:
+                grid.append(grid[-1] + step)
+                vals.append(dist(grid[-1]))
+        i = int(np.argmin(vals))
+        res = minimize_scalar(dist, bounds=(grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]),
+                              method="bounded", options={"xatol": 1e-10, "maxiter": budget})
+        best = np.array([min([res.x, grid[i]], key=dist)])
+    elif dist(x0) > REPLAY_RTOL:
+        simplex = x0 + np.vstack([np.zeros(len(x0)), 0.05 * np.eye(len(x0))])
+        res = minimize(dist, x0, method="Nelder-Mead",
+                       options={"xatol": 1e-10, "fatol": 1e-14, "maxfev": budget * 3, "initial_simplex": simplex})
+        best = res.x
+    d = dist(best)
+    intervals = {}
+    h = 1e-4
+    for j, k in enumerate(keys):  # how fast θ moves with each λ there: the values within tolerance
+        e = np.zeros(len(keys))
+        e[j] = h
+        slope = max(abs(dist(best + e) - d), abs(dist(best - e) - d)) / h
+        half = max(REPLAY_RTOL, d) / slope if slope > 0 else np.inf
+        if np.isfinite(half):
+            intervals[k] = (float(np.exp(best[j] - half)), float(np.exp(best[j] + half)))
+        else:
+            intervals[k] = (0.0, np.inf)
+    lambdas = {k: float(np.exp(v)) for k, v in zip(keys, best)}
+    return Replay(lambdas=lambdas, distance=float(d), intervals=intervals, n_fits=len(cache))
+
+
+def refine(result, est, X, y, to_native, *, mode="auto"):
+    """Where stationarity gave no exact answer, replay the training (see the module docstring)."""
+    from .._policy import APPROXIMATE_RTOL, IDENTIFIABLE_RTOL
+    from ..result import Status
+
+    if mode is False or result.status in (Status.EXACT, Status.NOT_IDENTIFIABLE):
+        return result
+    if mode not in ("auto", True):
+        raise ValueError(f"replay must be 'auto' or False, got {mode!r}.")
+    start = dict(result.estimate)
+    unreliable = result.status is Status.NOT_A_MINIMUM or not all(np.isfinite(v) and v > 0 for v in start.values())
+    for k, v in start.items():
+        if not (np.isfinite(v) and v > 0):
+            lo, hi = result.intervals[k]
+            start[k] = np.sqrt(lo * hi) if 0 < lo <= hi < np.inf else 1.0
+    rp = replay(est, X, y, to_native, start, span=1e5 if unreliable else 1e3)
+    name = type(est).__name__
+    if rp is None:
+        result.warnings.append(f"{name} is not replayable (its solver is random and random_state is not an "
+                               "integer), so λ rests on the stationarity conditions alone.")
+        return result
+    if not rp.reproduced:
+        result.warnings.append(
+            f"training {name} again at {rp.n_fits} values came no closer than {rp.distance:.2g} (relative) to the "
+            "released parameters (another library version, other data or settings?): λ rests on the "
+            "stationarity conditions alone.")
+        return result
+    width = max((hi - lo) / rp.lambdas[k] for k, (lo, hi) in rp.intervals.items())
+    status = Status.EXACT if width <= IDENTIFIABLE_RTOL else (
+        Status.APPROXIMATE if width <= APPROXIMATE_RTOL else Status.INTERVAL_ONLY)
+    result.estimate = dict(rp.lambdas)
+    result.lambdas = {k: (v if status.has_value else float("nan")) for k, v in rp.lambdas.items()}
+    result.intervals = dict(rp.intervals)
+    result.status = status
+    result.identifiable = status.has_value
+    result.interval_source = "replay"
+    native = to_native({k: np.float64(v) for k, v in rp.lambdas.items()})
+    result.warnings.append(
+        f"λ from replaying the training: {name} trained again with "
+        + ", ".join(f"{k} = {v:.10g}" for k, v in native.items())
+        + f" reproduces the released parameters to {rp.distance:.1e} (relative; {rp.n_fits} trainings).")
+    return result
+
+
+def _cd_gap(XtR, R2, Ry, w, alpha, beta):
+    """scikit-learn's duality gap of coordinate descent at w (``_cd_fast.gap_enet``, formulation A), for
+    arrays of (alpha, beta): ½(‖R‖² + β‖w‖²) + α‖w‖₁ − D(sR), s = min(1, α / ‖XᵀR − βw‖_∞)."""
+    w2, l1 = float(w @ w), float(np.abs(w).sum())
+    dual_norm = np.max(np.abs(XtR[None, :] - beta[:, None] * w[None, :]), axis=1)
+    primal = 0.5 * (R2 + beta * w2) + alpha * l1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(dual_norm > alpha, alpha / dual_norm, 1.0)
+    dual = -0.5 * scale ** 2 * (R2 + beta * w2) + scale * Ry
+    return primal - dual
+
+
+def gap_intervals(est, X, y, estimate: dict) -> tuple[dict, str] | None:
+    """For a converged ``Lasso``/``ElasticNet``: every (λ₁, λ₂) at which the released w meets the solver's
+    own stopping rule, duality gap ≤ tol·‖y‖² (y centred when ``fit_intercept``), as one interval per λ.
+
+    scikit-learn minimises ½‖y − Xw‖² + α‖w‖₁ + ½β‖w‖² (α = n·alpha·l1_ratio, β = n·alpha·(1 − l1_ratio)),
+    the paper's objective halved: λ₁ = 2α, λ₂ = β. The set is found on a logarithmic grid around the
+    least-squares estimate and refined once; its ends are widened by one grid step.
+    """
+    name = type(est).__name__
+    if name not in ("Lasso", "ElasticNet") or not _converged(est) or getattr(est, "positive", False):
+        return None
+    if name == "ElasticNet" and est.l1_ratio == 0:  # ridge: another gap formula
+        return None
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float).ravel()
+    w = np.asarray(est.coef_, dtype=float).ravel()
+    if est.fit_intercept:
+        X = X - X.mean(axis=0)
+        y = y - y.mean()
+    R = y - X @ w
+    XtR, R2, Ry, T = X.T @ R, float(R @ R), float(R @ y), float(est.tol) * float(y @ y)
+    keys = list(estimate)
+    two = len(keys) == 2
+
+    def grid(lo, hi, m=161):
+        return np.exp(np.linspace(np.log(lo), np.log(hi), m))
+
+    hats = [estimate[k] for k in keys]
+    if not all(np.isfinite(h) and h > 0 for h in hats):
+        return None
+    source = f"coordinate descent: duality gap ≤ tol·‖y‖² (tol = {est.tol:g})"
+    m = 161 if two else 2001
+    box = [[h / 100, h * 100] for h in hats]
+    unbounded = [[False, False] for _ in hats]
+    found = None
+    for _ in range(16):
+        axes = [grid(lo, hi, m) for lo, hi in box]
+        if two:
+            a1, a2 = (g.ravel() for g in np.meshgrid(axes[0], axes[1], indexing="ij"))
+        else:
+            a1, a2 = axes[0], np.zeros(m)
+        ok = _cd_gap(XtR, R2, Ry, w, a1 / 2, a2) <= T
+        if not np.any(ok):
+            if found is None and box[0][0] > hats[0] / 1e3:  # look once more, wider
+                box = [[lo / 100, hi * 100] for lo, hi in box]
+                continue
+            if found is None:
+                return ({k: (np.inf, -np.inf) for k in keys}, source)
+            break
+        found, settled = [], True
+        for i, vals in enumerate((a1, a2)[: len(keys)]):
+            inside = vals[ok]
+            step = (box[i][1] / box[i][0]) ** (1 / (m - 1))
+            lo_in, hi_in = float(inside.min()), float(inside.max())
+            found.append((lo_in / step, hi_in * step))
+            edges = (lo_in <= box[i][0] * step ** 0.5, hi_in >= box[i][1] / step ** 0.5)
+            if edges[0]:
+                if box[i][0] < hats[i] / 1e6:
+                    unbounded[i][0] = True
+                else:
+                    settled, box[i][0] = False, box[i][0] / 10
+            if edges[1]:
+                if box[i][1] > hats[i] * 1e6:
+                    unbounded[i][1] = True
+                else:
+                    settled, box[i][1] = False, box[i][1] * 10
+            if not any(edges) and hi_in / lo_in < step ** 40:  # too coarse: zoom in on the set
+                settled, box[i] = False, [lo_in / step ** 3, hi_in * step ** 3]
+        if settled:
+            break
+    out = {}
+    for i, k in enumerate(keys):
+        out[k] = (0.0 if unbounded[i][0] else found[i][0], np.inf if unbounded[i][1] else found[i][1])
+    return out, source
