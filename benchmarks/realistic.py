@@ -13,7 +13,8 @@ written out below (independently of the adapters' code). Per family it prints:
 * ``≤1%`` / ``≤10%``: share of fits whose returned λ (``result.lambdas``) is within 1 % / 10 % of
   the truth (NaN counts as a miss);
 * ``nan``: share returned as NaN (only an interval, or nothing);
-* ``cover``: share whose interval (``result.intervals``) holds the truth;
+* ``cover``: share of the results that claim an interval (every status but ``not_a_minimum``) whose
+  interval (``result.intervals``) holds the truth;
 * ``width``: median relative width (hi − lo) / λ of the intervals;
 * ``wrong``: confidently wrong results: error > 1 % with an ``exact``/``approximate`` status and an
   interval that misses the truth — this must be 0;
@@ -251,7 +252,8 @@ def summarise(rows):
     table = []
     for fam, rs in list(by.items()) + [("all", rows)]:
         rel = np.array([r["rel"] for r in rs])
-        cov = np.array([r["covered"] for r in rs])
+        claims = [r for r in rs if r["status"] not in ("not_a_minimum", "refused")]
+        cov = np.array([r["covered"] for r in claims]) if claims else np.array([np.nan])
         width = np.array([r["width"] for r in rs if np.isfinite(r["width"])])
         wrong = sum(r["rel"] > 0.01 and r["status"] in CONFIDENT and not r["covered"] for r in rs)
         statuses = defaultdict(int)

@@ -13,6 +13,7 @@ from sklearn.svm import SVC, LinearSVC
 
 import hypersteal
 from hypersteal import InputError
+from hypersteal.result import Status
 
 NATIVE = [1e-2, 1.0, 1e2]
 
@@ -84,8 +85,10 @@ def test_sgd_says_how_far_from_stationary(datasets):
     X, y = datasets["reg-synthetic"]
     est = fit(SGDRegressor(alpha=1e-2, max_iter=5, tol=None, random_state=0), X, y)
     with pytest.warns(UserWarning, match="away from a stationary point"):
-        r = hypersteal.steal_from_estimator(est, X, y)
-    assert r.residual > 1e-3 and any("approximate" in w for w in r.warnings)
+        r = hypersteal.steal_from_estimator(est, X, y, replay=False)
+    assert r.residual > 1e-3 and r.status is not Status.EXACT
+    r = hypersteal.steal_from_estimator(est, X, y)  # five epochs replayed: the same parameters at one alpha
+    assert r.interval_source == "replay" and r.native["alpha"] == pytest.approx(1e-2, rel=1e-4)
 
 
 def test_refusals(datasets):
@@ -153,8 +156,8 @@ def test_a_fit_stopped_at_max_iter_is_flagged(datasets):
     X, y = datasets["clf-synthetic"]
     est = fit(LogisticRegression(C=1.0, solver="lbfgs", max_iter=2), X, y)
     with pytest.warns(UserWarning, match="stopped at max_iter=2 without converging"):
-        r = hypersteal.steal_from_estimator(est, X, y)
-    assert any("max_iter" in w and "approximate" in w for w in r.warnings)
+        r = hypersteal.steal_from_estimator(est, X, y, replay=False)
+    assert r.status is Status.NOT_A_MINIMUM and np.isnan(r.native["C"])
 
 
 def test_dead_relu_network_is_named(datasets):

@@ -25,6 +25,7 @@ from threadpoolctl import ThreadpoolController
 from . import _policy
 from ._validation import InputError, check_finite, check_positive
 from .objectives import Objective, System, get_objective
+from .registry import canonical_name
 from .result import Status, StealResult
 
 __all__ = ["steal", "steal_stacked", "solve_system", "judge", "rejudge", "Solution", "GradientBound"]
@@ -511,6 +512,12 @@ def steal(
     identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
     if margin_tol is not None:
         margin_tol = check_positive(margin_tol, "margin_tol", strict=False)
+    if "activation" in params and canonical_name(algorithm).startswith("mlp"):
+        # a network's parameters may name their activation (learners.train does): use it, or check it
+        named = model_options.setdefault("activation", params["activation"])
+        if named != params["activation"]:
+            raise InputError(f"activation={named!r} was passed but params['activation'] is "
+                             f"{params['activation']!r}; pass one of them.")
     objective = get_objective(algorithm, **model_options)
     data = objective.prepare(X, y)
     params = objective.check_params(params, data)
@@ -561,6 +568,15 @@ def _stack(systems: list[System]) -> System:
     )
 
 
+def _widen(interval, lam, residual):
+    """A residual-based interval, widened to λ̂·[1/(1 + ρ), 1 + ρ], ρ = RESIDUAL_RELATIVE_FACTOR·residual."""
+    lo, hi = interval
+    if lo > hi or not (np.isfinite(lam) and lam > 0):
+        return interval
+    rho = _policy.RESIDUAL_RELATIVE_FACTOR * residual
+    return (min(lo, lam / (1 + rho)), max(hi, lam * (1 + rho)))
+
+
 def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIABLE_RTOL, rigorous=False,
           structural=True) -> tuple[Status, list[int]]:
     """The one verdict rule every entry point uses.
@@ -591,7 +607,7 @@ def judge(estimate, intervals, residual, *, identifiable_rtol=_policy.IDENTIFIAB
         return Status.NOT_A_MINIMUM, [k for k, (lo, hi) in enumerate(intervals) if lo > hi]
     if residual >= _policy.NOT_A_MINIMUM_RESIDUAL and not rigorous:  # a solver's bound that holds outranks it
         return Status.NOT_A_MINIMUM, []
-    exact = residual <= _policy.NOT_STATIONARY_RESIDUAL and not rigorous
+    exact = residual <= _policy.NOT_STATIONARY_RESIDUAL
     for k, (lo, hi) in enumerate(intervals):
         scale = abs(lam[k]) if np.isfinite(lam[k]) else 0.0
         inside = lo - 1e-9 * scale <= lam[k] <= hi + 1e-9 * scale
@@ -689,7 +705,7 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             source = bound.rule
     if intervals is None:
         bound = None
-        intervals = _intervals(system, sol)
+        intervals = [_widen(iv, lam, sol.residual) for iv, lam in zip(_intervals(system, sol), sol.lam)]
     sol.intervals = intervals
 
     names = objective.hyperparameters

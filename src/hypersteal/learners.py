@@ -1254,7 +1254,8 @@ def _fit_mlp(s: _Setup) -> dict:
         X, Y2, lam, o["activation"], output, o["tol"], iters,
     )
     _warn_if_loose(s.name, rel, max(o["tol"], 1e-10))
-    return {"coefs": coefs, "intercepts": intercepts}
+    # the activation travels with the weights, so that steal() attacks the network that was trained
+    return {"coefs": coefs, "intercepts": intercepts, "activation": o["activation"]}
 
 
 def _fit_mlp_regression(s: _Setup) -> dict:
@@ -1330,7 +1331,7 @@ def train(algorithm: str, X, y, lam, **options) -> dict:
     -------
     dict
         Linear models ``{"coef", "intercept"}``, kernel models ``{"dual_coef", "intercept"}``,
-        networks ``{"coefs", "intercepts"}``; plain numpy arrays and floats.
+        networks ``{"coefs", "intercepts", "activation"}``; plain numpy arrays and floats.
 
     Warns
     -----
@@ -1342,6 +1343,13 @@ def train(algorithm: str, X, y, lam, **options) -> dict:
     BLAS runs on one thread during the call (restored afterwards): the solvers factorise many
     small matrices, for which extra threads only add contention.
     """
+    name = canonical_name(algorithm)
+    if name not in _TRAINERS:
+        raise InputError(
+            f"There is no reference trainer for {name} yet: fit it with scikit-learn (for logistic_elastic_net, "
+            "LogisticRegression(l1_ratio=r, solver='saga', tol=1e-12)) and steal from that estimator. Trainers "
+            f"exist for: {', '.join(_TRAINERS)}."
+        )
     s = _setup(algorithm, X, y, lam, options, "train")
     return _TRAINERS[s.name](s)
 

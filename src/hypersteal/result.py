@@ -160,8 +160,9 @@ class StealResult:
         )
         if self.status is Status.NOT_A_MINIMUM:
             return (
-                "Not a minimum: no λ makes these parameters a minimum of this objective (wrong learner, options "
-                "or training data, a missing intercept, rounded or perturbed parameters)."
+                "Not a minimum: no λ makes these parameters a minimum of this objective — they were trained far "
+                "from convergence, or the learner, its options or the training data are not the ones named (a "
+                "missing intercept, rounded or perturbed parameters). The least-squares point is in `estimate`."
             )
         if self.status is Status.NOT_IDENTIFIABLE:
             return (

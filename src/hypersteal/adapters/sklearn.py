@@ -28,7 +28,7 @@ import numpy as np
 
 from .._lazy import is_lazy
 from .._validation import InputError, check_array
-from ..attack import rejudge, steal
+from ..attack import rejudge, steal, steal_stacked
 from ..kernels import KERNELS
 from ..result import Status
 from .solvers import gap_intervals, gradient_bound, refine
@@ -257,16 +257,7 @@ SUPPORTED = {
 
 def _steal_stacked(algorithm, model_options, pairs, options):
     """One λ from several binary sub-problems (one-vs-one): their equations are stacked."""
-    from ..attack import _attack
-    from ..objectives import get_objective
-
-    objective = get_objective(algorithm, **model_options)
-    problems = []
-    for Xp, yp, params in pairs:
-        data = objective.prepare(Xp, yp)
-        problems.append((data, objective.check_params(params, data)))
-    return _attack(objective, *problems[0], identifiable_rtol=options.get("identifiable_rtol", 1e-6),
-                   margin_tol=options.get("margin_tol"), problems=problems)
+    return steal_stacked(algorithm, pairs, **model_options, **options)
 
 
 def steal_from_estimator(estimator, X, y, *, replay="auto", **options):
@@ -328,7 +319,7 @@ def steal_from_estimator(estimator, X, y, *, replay="auto", **options):
         result = steal(algorithm, X, y, params, bound=bound, **model_options, **options)
         gap = None if is_lazy(X) or algorithm not in ("lasso", "elastic_net") else gap_intervals(
             estimator, X, y, result.estimate)
-        if gap is not None and result.status is not Status.EXACT:
+        if gap is not None:
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         _flag_unconverged(estimator, result)
         if not is_lazy(X) and plan_kind(plan) == "direct":

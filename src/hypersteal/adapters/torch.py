@@ -17,8 +17,9 @@ import warnings
 
 import numpy as np
 
+from .. import _policy
 from .._validation import InputError
-from ..attack import solve_system
+from ..attack import _widen, judge, solve_system
 from ..objectives import System
 from ..result import StealResult
 
@@ -127,12 +128,12 @@ def steal_from_module(module, loss_fn, data, *, decayed=None, reduction=None, id
     theta = np.concatenate([params[n].detach().double().cpu().numpy().ravel() for n in names])
     sol = solve_system(System(b=b, A=theta[:, None]))
     wd = float(sol.lam[0])
-    lo, hi = sol.intervals[0]
-    allowed = max(identifiable_rtol, min(10.0 * sol.residual, 1.0)) * abs(wd)
-    identifiable = bool(np.isfinite(hi) and (hi - lo) <= allowed)
+    lo, hi = _widen(sol.intervals[0], wd, sol.residual)
+    status, _ = judge([wd], [(lo, hi)], sol.residual, identifiable_rtol=identifiable_rtol, structural=False)
+    identifiable = status.has_value
     to_paper = (n_rows / 2.0) if reduction == "mean" else 0.5
     notes = []
-    if sol.residual > 1e-3:
+    if sol.residual > _policy.NOT_STATIONARY_RESIDUAL:
         msg = (
             f"the module is {sol.residual:.2g} (relative residual) away from a stationary point (early stopping, "
             "Adam, mini-batch noise?): the stolen weight decay is approximate."
@@ -148,7 +149,10 @@ def steal_from_module(module, loss_fn, data, *, decayed=None, reduction=None, id
         residual=sol.residual,
         n_equations=b.size,
         native={"weight_decay": wd if identifiable else float("nan")},
+        native_intervals={"weight_decay": (lo, hi)} if lo <= hi else {},
         warnings=notes,
+        status=status,
+        interval_source="round-off" if sol.residual <= 1e-9 else "residual",
+        decayed=names,
     )
-    result.decayed = names
     return result
