@@ -268,8 +268,9 @@ def _calibrated(est, X, y, w, path, label):
     from sklearn.model_selection import check_cv
 
     ccs = est.calibrated_classifiers_
-    if est.ensemble is False or (est.ensemble == "auto" and len(ccs) == 1 and est.cv == "prefit"):
-        # one classifier fitted on all the data
+    base = est.estimator
+    if est.ensemble is False or (est.ensemble == "auto" and type(base).__name__ == "FrozenEstimator"):
+        # one classifier fitted on all the data (a FrozenEstimator is refused there)
         return _resolve(ccs[0].estimator, X, y, w, f"{path}estimator__", label)
     cv = est.cv
     if getattr(cv, "shuffle", False) and not isinstance(getattr(cv, "random_state", None), (int, np.integer)):
@@ -284,7 +285,7 @@ def _calibrated(est, X, y, w, path, label):
     subs = [_resolve(cc.estimator, _take(X, train), y[train], None if w is None else w[train], f"{path}estimator__",
                      _join(label, f"fold {f}"))
             for f, ((train, _), cc) in enumerate(zip(folds, ccs))]
-    return _merge(subs, shared=not _chooses_own_values(est.estimator))
+    return _merge(subs, shared=not _chooses_own_values(base))
 
 
 # ------------------------------------------------------------------------------------------------ stealing
