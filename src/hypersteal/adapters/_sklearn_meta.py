@@ -373,6 +373,12 @@ def _steal_group(parts: list[Part], options, loud: list):
     for part in parts:
         loud += [m for m in leaf_notes(part.kind, part.est, part.X, result) if m not in loud]
     result.warnings.extend(notes)
+    off = max(p.intercept_residual for p in probs)
+    if off > 1e-6:
+        result.warnings.append(
+            f"the intercept's weighted stationarity Σ w_i r_i = 0 is off by {off:.2g} (relative): the weights passed "
+            "may not be the ones the model was fitted with, or the fit is not a minimum."
+        )
     _weight_notes(parts[0], probs[0], result)
     _grid_notes(parts[0].searched, result)
     return result

@@ -366,6 +366,8 @@ class Problem:
     params: dict
     to_native: Callable
     weights: str = ""  # how known sample weights entered ("", "sum", "mean")
+    #: weighted fits: |Σ w_i r_i| / Σ w_i |r_i|, the unpenalised intercept's equation (no λ in it)
+    intercept_residual: float = 0.0
 
 
 def as_precomputed(problem: Problem) -> Problem:
@@ -432,7 +434,8 @@ def _row_weights(kind, est, y_labels, sample_weight, n):
 def _weighted(kind, algorithm, options, X, y, params, to_native, w):
     """Σ w_i (y_i − x_iᵀW − c)² is the unweighted squared loss of the rows √w_i·x_i and targets
     √w_i·(y_i − c) with no intercept: the weights' stationarity equations are exactly those of the fit.
-    (The unpenalised intercept's own equation Σ w_i r_i = 0, which holds no λ, is not checked.)"""
+    The unpenalised intercept's own equation Σ w_i r_i = 0 holds no λ; its relative residual is kept
+    to be reported (weights other than those of the fit usually break it)."""
     if algorithm not in ("ridge", "lasso", "elastic_net"):
         raise InputError(f"{kind} fitted with weights is supported only with its squared loss, not {algorithm}.")
     if WEIGHTED[kind] == "mean":  # scikit-learn's coordinate descent rescales the weights to sum to n
@@ -443,9 +446,14 @@ def _weighted(kind, algorithm, options, X, y, params, to_native, w):
     s = np.sqrt(w)
     Xw = X * s[:, None]
     Yw = (Y - (c if Y.ndim == 2 else c[0])) * (s[:, None] if Y.ndim == 2 else s)
-    coef = params["coef"]
-    return Problem(algorithm, options, Xw, Yw, {"coef": coef, "intercept": np.zeros_like(c)}, to_native,
-                   WEIGHTED[kind])
+    coef = np.atleast_2d(params["coef"])
+    intercept_residual = 0.0
+    if np.any(c != 0):
+        R = (Y if Y.ndim == 2 else Y[:, None]) - X @ coef.T - c
+        wr = w[:, None] * R
+        intercept_residual = float(np.max(np.abs(wr.sum(axis=0)) / np.maximum(np.abs(wr).sum(axis=0), 1e-300)))
+    return Problem(algorithm, options, Xw, Yw, {"coef": params["coef"], "intercept": np.zeros_like(c)}, to_native,
+                   WEIGHTED[kind], intercept_residual)
 
 
 def check_weights(sample_weight, n):
