@@ -183,3 +183,55 @@ def test_meta_refusals(iris):
         steal(OneVsRestClassifier(LogisticRegression()), X, y)
     with pytest.raises(TypeError, match="KFold is not supported"):
         steal(KFold(), X, y)
+
+
+def _stacked_data(est, X, y):
+    from hypersteal.adapters.sklearn import leaf_problems
+    from hypersteal.objectives import get_objective
+
+    probs = leaf_problems("SVC", est, X, y)
+    obj = get_objective(probs[0].algorithm, **probs[0].options)
+    data = []
+    for p in probs:
+        d = obj.prepare(p.X, p.y)
+        data.append((d, obj.check_params(p.params, d)))
+    return obj, data
+
+
+@pytest.mark.parametrize("case", ["iris-rbf", "iris-poly", "wine-rbf", "wine-separable", "one-pair-perturbed"])
+def test_fast_stacked_solver_matches_the_core(case):
+    """The adapter's stacked solver (zero rows dropped, separable active-set solution) answers as the core's
+    dense stacked bounded least squares does."""
+    from sklearn.datasets import load_wine
+
+    from hypersteal.adapters._stacked import attack_stacked
+    from hypersteal.attack import _attack
+
+    if case.startswith("iris") or case == "one-pair-perturbed":
+        X, y = load_iris(return_X_y=True)
+    else:
+        X, y = load_wine(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+    kw = {"iris-rbf": {"C": 0.3}, "iris-poly": {"C": 30.0, "kernel": "poly", "degree": 2}, "wine-rbf": {"C": 1.0},
+          "wine-separable": {"C": 100.0, "gamma": 0.5}, "one-pair-perturbed": {"C": 0.3}}[case]
+    est = fit(SVC(tol=1e-10, **kw), X, y)
+    obj, data = _stacked_data(est, X, y)
+    if case == "one-pair-perturbed":  # one pair's coefficients off by 1%: not one minimum
+        d, p = data[1]
+        data[1] = (d, {**p, "dual_coef": p["dual_coef"] * 1.01})
+    fast = attack_stacked(obj, data, identifiable_rtol=1e-6, margin_tol=None)
+    core = _attack(obj, *data[0], identifiable_rtol=1e-6, margin_tol=None, problems=data)
+    assert fast.identifiable == core.identifiable and fast.n_equations == core.n_equations
+    assert fast.estimate["lambda"] == pytest.approx(core.estimate["lambda"], rel=1e-9, abs=1e-12)
+    assert fast.residual == pytest.approx(core.residual, rel=1e-6, abs=1e-13)
+    for a, b in zip(fast.interval, core.interval):
+        assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+def test_svc_on_digits_stacks_45_pairs():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    r = steal(fit(SVC(C=1.0), X, y), X, y)
+    assert r.identifiable and r.native["C"] == pytest.approx(1.0, rel=1e-9), r.summary()
+    assert r.n_equations == 9 * len(y) + 45  # each point in 9 pairs, plus one intercept row per pair

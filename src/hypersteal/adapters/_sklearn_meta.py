@@ -387,8 +387,8 @@ def _steal_group(parts: list[Part], options, loud: list):
 def steal_stacked(problems: list[Problem], options):
     """One λ from several sub-problems that share it (one objective, one set of model options): their
     stationarity equations are stacked (hinge margin weights stay per sub-problem)."""
-    from ..attack import _attack
     from ..objectives import get_objective
+    from ._stacked import attack_stacked
 
     unknown = set(options) - {"identifiable_rtol", "margin_tol"}
     if unknown:
@@ -403,7 +403,7 @@ def steal_stacked(problems: list[Problem], options):
     for p in problems:
         d = objective.prepare(p.X, p.y)
         data.append((d, objective.check_params(p.params, d)))
-    return _attack(objective, *data[0], identifiable_rtol=rtol, margin_tol=margin_tol, problems=data)
+    return attack_stacked(objective, data, identifiable_rtol=rtol, margin_tol=margin_tol)
 
 
 def _weight_notes(part: Part, problem: Problem, result):

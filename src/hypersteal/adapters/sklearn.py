@@ -406,7 +406,9 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     if kind == "SVC" and len(est.classes_) > 2:
         o = options
         K = Kernel(o["kernel"], gamma=o.get("gamma"), degree=o.get("degree", 3), coef0=o.get("coef0", 1.0))(X)
-        shared = {"kernel": "precomputed", "fit_intercept": True}
+        # libsvm's dual coefficients satisfy the reduced form 2λα_i = y_i γ_i by construction (α_i y_i ∈ [0, C]):
+        # the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
+        shared = {"kernel": "precomputed", "fit_intercept": True, "form": "reduced"}
         return [Problem(algorithm, shared, Kp, yp, p, to_native) for Kp, yp, p in _svc_one_vs_one(est, K, y)]
     return [Problem(algorithm, options, X, y, params, to_native)]
 
