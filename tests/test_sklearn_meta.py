@@ -235,3 +235,12 @@ def test_svc_on_digits_stacks_45_pairs():
     r = steal(fit(SVC(C=1.0), X, y), X, y)
     assert r.identifiable and r.native["C"] == pytest.approx(1.0, rel=1e-9), r.summary()
     assert r.n_equations == 9 * len(y) + 45  # each point in 9 pairs, plus one intercept row per pair
+
+
+def test_dask_data_still_reach_linear_models(diabetes):
+    import dask.array as da
+
+    X, y = diabetes
+    est = fit(Ridge(alpha=0.3), X, y)
+    r = steal(est, da.from_array(X, chunks=100), da.from_array(y, chunks=100))
+    assert r.native["alpha"] == pytest.approx(0.3, rel=1e-9)

@@ -206,3 +206,20 @@ def test_refusals(diabetes, iris):
         steal(fit(MultiTaskLassoCV(alphas=3), X, Y), X, Y)
     with pytest.raises(InputError, match="GridSearchCV is not fitted yet"):
         steal(GridSearchCV(Ridge(), {"alpha": [0.1]}), X, y)
+
+
+def test_undetermined_value_lists_the_searched_values_the_model_allows(iris):
+    """Separable data: a hinge SVM's C is only bounded below; the note names the searched values that fit."""
+    X, y = iris
+    keep = y < 2
+    X, y = X[keep], y[keep]
+    grid = [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]
+    search = fit(GridSearchCV(SVC(tol=1e-10), {"C": grid}), X, y)
+    search.best_estimator_.set_params(C=100.0).fit(X, y)  # a value well inside the undetermined range
+    r = steal(search, X, y)
+    assert not r.identifiable and np.isnan(r.native["C"]), r.summary()
+    lo, hi = r.interval
+    allowed = [c for c in grid if lo <= 1 / (2 * c) <= hi]
+    assert 100.0 in allowed and len(allowed) < len(grid)
+    note = next(w for w in r.warnings if "the stolen C is undetermined" in w)
+    assert note.endswith(f"consistent with the model: {', '.join(f'{c:.4g}' for c in allowed)}."), note

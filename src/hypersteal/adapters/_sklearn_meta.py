@@ -139,7 +139,7 @@ def _take(X, rows):
 def resolve(estimator, X, y, sample_weight=None) -> list[list[Part]]:
     """The plain estimators inside ``estimator``, grouped by the λ they share."""
     y = y if is_lazy(y) else np.asarray(y)
-    w = check_weights(sample_weight, _rows(X))
+    w = None if sample_weight is None else check_weights(sample_weight, _rows(X))
     return _resolve(estimator, X, y, w, "", "")
 
 
@@ -380,7 +380,7 @@ def _steal_group(parts: list[Part], options, loud: list):
             "may not be the ones the model was fitted with, or the fit is not a minimum."
         )
     _weight_notes(parts[0], probs[0], result)
-    _grid_notes(parts[0].searched, result)
+    _grid_notes(parts[0].searched, result, probs[0].to_native)
     return result
 
 
@@ -425,7 +425,22 @@ def _weight_notes(part: Part, problem: Problem, result):
         )
 
 
-def _grid_notes(searched: dict, result):
+def _consistent(name, vals, result, to_native):
+    """The searched values of a single-λ learner's ``name`` that its interval of consistent λ allows."""
+    if len(result.intervals) != 1 or any(lo > hi for lo, hi in result.intervals.values()):
+        return None
+    key, (lo, hi) = next(iter(result.intervals.items()))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ends = [to_native({key: np.float64(e)}).get(name, np.nan) for e in (lo, hi)]
+    a, b = np.nanmin(ends), np.nanmax(ends)
+    if not (np.isfinite(a) or np.isfinite(b)):
+        return None
+    a = a if np.isfinite(a) else -np.inf
+    b = b if np.isfinite(b) else np.inf
+    return vals[(vals >= a * (1 - 1e-9)) & (vals <= b * (1 + 1e-9))]
+
+
+def _grid_notes(searched: dict, result, to_native=None):
     """Where the stolen value sits among the values a search tried: ``native[name + "_grid_index"]``."""
     for name, values in searched.items():
         if name not in result.native:
@@ -436,7 +451,11 @@ def _grid_notes(searched: dict, result):
         v = result.native[name]
         span = f"{vals.size} value(s) from {vals[0]:.4g} to {vals[-1]:.4g}"
         if not np.isfinite(v):
-            result.warnings.append(f"the search tried {name} among {span}; the stolen {name} is undetermined.")
+            ok = None if to_native is None else _consistent(name, vals, result, to_native)
+            which = "" if ok is None else (
+                f"; the searched values consistent with the model: {', '.join(f'{x:.4g}' for x in ok)}" if ok.size
+                else "; none of the searched values is consistent with the model")
+            result.warnings.append(f"the search tried {name} among {span}; the stolen {name} is undetermined{which}.")
             continue
         positive = np.all(vals > 0) and v > 0
         dist = np.abs(np.log(vals) - np.log(v)) if positive else np.abs(vals - v)
