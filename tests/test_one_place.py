@@ -35,7 +35,7 @@ def test_a_registered_learner_without_a_trainer_says_so():
 def test_stacked_one_vs_one_validates_its_options():
     X, y = load_iris(return_X_y=True)
     est = SVC().fit(X, y)
-    with pytest.raises(TypeError, match="unknown option 'bogus_option'"):
+    with pytest.raises(TypeError, match="bogus_option"):
         hypersteal.steal_from_estimator(est, X, y, bogus_option=1)
     with pytest.raises(InputError, match="identifiable_rtol"):
         hypersteal.steal_from_estimator(est, X, y, identifiable_rtol=-5)

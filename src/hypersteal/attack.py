@@ -28,7 +28,7 @@ from .objectives import Objective, System, get_objective
 from .registry import canonical_name
 from .result import Status, StealResult
 
-__all__ = ["steal", "steal_stacked", "solve_system", "judge", "rejudge", "Solution", "GradientBound"]
+__all__ = ["steal", "steal_stacked", "solve_system", "judge", "rejudge", "conclude", "Solution", "GradientBound"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,9 @@ def _columns(system: System) -> np.ndarray:
 def solve_system(system: System, *, interval: bool = True, x0: np.ndarray | None = None) -> Solution:
     """Solve ``b + Aλ + Bβ ≈ 0`` (β ∈ [0, 1], λ ≥ 0 when β is present) in the least-squares sense.
 
-    ``x0`` (λ then β, feasible) warm-starts the bounded solver; the minimum does not depend on it.
+    ``x0`` (λ then β, feasible) warm-starts the bounded solver. It must already be optimal over its own
+    free variables (as the solution of a neighbouring problem is, the only use :func:`_best_margin` makes of
+    it): the warm start only frees bound variables from there, so another ``x0`` may be returned unchanged.
     """
     b, A = system.b, system.A
     K = A.shape[1]
@@ -684,12 +686,31 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             bound: GradientBound | None = None) -> StealResult:
     """Solve for λ. ``problems`` (a list of (data, params)) stacks several sub-problems sharing λ."""
     problems = problems or [(data, params)]
+    if len(problems) > 1:  # the fast path for stacked hinge sub-problems, ending in conclude() too
+        from ._stacked import attack_stacked
+
+        return attack_stacked(objective, problems, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)
     chosen = [_choose_system(objective, d, p, margin_tol) for d, p in problems]
     _, form, kw, mask, _ = chosen[0]
     system = _stack([c[4] for c in chosen])
     sol = solve_system(system, interval=False)
+
+    def gradient_fn():
+        if len(problems) > 1:
+            raise RuntimeError("The gradient of a stacked (one-vs-one) attack is not available.")
+        return _finite_difference_gradient(objective, data, params, kw, mask)
+
+    return conclude(objective, system, sol, form=form, identifiable_rtol=identifiable_rtol,
+                    bound=bound if len(problems) == 1 else None, gradient_fn=gradient_fn)
+
+
+def conclude(objective: Objective, system: System, sol: Solution, *, form: str = "primal",
+             identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL, bound: GradientBound | None = None,
+             gradient_fn=None, n_equations: int | None = None) -> StealResult:
+    """From a solved system to the result: the interval of consistent λ (from ``bound`` when it holds,
+    else from the residual), the verdict of :func:`judge`, the notes. Every attack ends here."""
     notes = []
-    if bound is not None and (form != "primal" or system.n_margin or len(problems) > 1):
+    if bound is not None and (form != "primal" or system.n_margin):
         notes.append(f"the solver's stopping rule ({bound.rule}) applies to the primal gradient only; "
                      "the interval comes from the residual instead.")
         bound = None
@@ -705,7 +726,8 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
             source = bound.rule
     if intervals is None:
         bound = None
-        intervals = [_widen(iv, lam, sol.residual) for iv, lam in zip(_intervals(system, sol), sol.lam)]
+        base = sol.intervals if sol.intervals is not None else _intervals(system, sol)
+        intervals = [_widen(iv, lam, sol.residual) for iv, lam in zip(base, sol.lam)]
     sol.intervals = intervals
 
     names = objective.hyperparameters
@@ -747,11 +769,6 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
     if not identifiable and not np.any(system.A):
         notes.append("no parameter gives an equation for λ (all are held at zero by the L1 penalty).")
 
-    def gradient_fn():
-        if len(problems) > 1:
-            raise RuntimeError("The gradient of a stacked (one-vs-one) attack is not available.")
-        return _finite_difference_gradient(objective, data, params, kw, mask)
-
     return StealResult(
         algorithm=objective.name,
         lambdas=lambdas,
@@ -759,7 +776,7 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
         intervals={n: iv for n, iv in zip(names, intervals)},
         identifiable=identifiable,
         residual=sol.residual,
-        n_equations=len(system.b),
+        n_equations=len(system.b) if n_equations is None else n_equations,
         n_margin=system.n_margin,
         form=form,
         warnings=notes,

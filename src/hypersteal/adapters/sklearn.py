@@ -14,7 +14,14 @@ LogisticRegression(C, l1_ratio=r)           L2 (r = 0): λ = 1/(2C); L1 (r = 1):
 LinearSVC(C), SVC(C)                        λ = 1/(2C)
 MLPRegressor(alpha) / MLPClassifier(alpha)  λ = alpha / λ = alpha/2
 SGDRegressor(alpha) / SGDClassifier(alpha)  λ = n·alpha / λ = n·alpha/2  (penalty="l2")
+RidgeClassifier(alpha)                      λ = alpha (ridge on ±1 targets, one column per class)
+RidgeCV, RidgeClassifierCV                  as Ridge / RidgeClassifier, at the chosen alpha_
+LassoCV, ElasticNetCV                       as Lasso / ElasticNet, at alpha_ (and l1_ratio_)
+LogisticRegressionCV                        as LogisticRegression, at C_ (and l1_ratio_)
 ==========================================  =============================================
+
+Search and meta-estimators (GridSearchCV, OneVsRestClassifier, …) are unwrapped in
+:mod:`hypersteal.adapters._sklearn_meta`.
 
 scikit-learn's objectives are means (1/n Σ) or carry ½ and C; the paper's are sums with no ½. For
 example ``Lasso`` minimises (1/2n)‖y − Xw‖² + alpha‖w‖₁, which is (1/2n)(‖y − Xw‖² + 2n·alpha‖w‖₁).
@@ -23,15 +30,16 @@ example ``Lasso`` minimises (1/2n)‖y − Xw‖² + alpha‖w‖₁, which is (
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
-from .._lazy import is_lazy
 from .._validation import InputError, check_array
-from ..attack import rejudge, steal, steal_stacked
 from ..kernels import KERNELS
 from ..result import Status
-from .solvers import gap_intervals, gradient_bound, refine
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
 
@@ -55,9 +63,7 @@ def _refuse_class_weight(est):
 def _ridge(est, X):
     if getattr(est, "positive", False):
         raise InputError("Ridge(positive=True) is a constrained fit; its stationarity conditions are inequalities.")
-    alpha = np.atleast_1d(est.alpha)
-    if alpha.size > 1:
-        raise InputError("Ridge with one alpha per target is several learners; steal each target separately.")
+    # one alpha per target is split into one learner per target before this (see _sklearn_meta)
     return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"]}
 
 
@@ -160,32 +166,31 @@ def _linear_svc(est, X):
     return algo, opts, _linear_params(est), lambda lam: {"C": 1 / (2 * lam["lambda"])}
 
 
-def _svc_one_vs_one(est, X, y):
+def _svc_one_vs_one(est, K, y):
     """Every pair (i, j) of an ovo SVC is a binary SVM on the points of classes i and j, all with
-    the same C: returns (data, params) per pair for the stacked attack. libsvm's pair decision is
-    positive for class i; its coefficients are dual_coef_[j − 1] on class i's support vectors and
-    dual_coef_[i] on class j's."""
+    the same C: returns (Gram block, labels, params) per pair for the stacked attack, from the Gram
+    matrix ``K`` of all training points (evaluated once). libsvm's pair decision is positive for
+    class i; its coefficients are dual_coef_[j − 1] on class i's support vectors and dual_coef_[i]
+    on class j's."""
     y = np.asarray(y)
     k = len(est.classes_)
-    starts = np.concatenate([[0], np.cumsum(est.n_support_)])
+    a_all = np.zeros((max(k - 1, 1), K.shape[0]))
+    a_all[:, est.support_] = est.dual_coef_
     pairs, p = [], 0
     for i in range(k):
         for j in range(i + 1, k):
             rows = np.flatnonzero((y == est.classes_[i]) | (y == est.classes_[j]))
-            si, sj = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
-            sv = np.concatenate([est.support_[si], est.support_[sj]])
-            coef = np.concatenate([est.dual_coef_[j - 1, si], est.dual_coef_[i, sj]])
-            a = np.zeros(X.shape[0])
-            a[sv] = coef
+            # coefficients of the pair: class i's points in row j − 1, class j's in row i
+            a = np.where(y[rows] == est.classes_[i], a_all[j - 1, rows], a_all[i, rows])
             labels = np.where(y[rows] == est.classes_[i], 1, -1)
-            pairs.append((X[rows], labels, {"dual_coef": a[rows], "intercept": float(est.intercept_[p])}))
+            pairs.append((K[np.ix_(rows, rows)], labels, {"dual_coef": a, "intercept": float(est.intercept_[p])}))
             p += 1
     return pairs
 
 
 def _svc(est, X):
     _refuse_class_weight(est)
-    if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked by steal_from_estimator
+    if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked (see _leaf_problems)
         opts = _kernel_options(est, X)
         return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, lambda lam: {"C": 1 / (2 * lam["lambda"])}
     a = np.zeros(X.shape[0])
@@ -239,6 +244,26 @@ def _dead_layer(est, X):
     return None
 
 
+def _ridge_classifier(est, X):
+    """RidgeClassifier: ridge regression on targets ±1 (one column per class; one column for two classes),
+    so λ = alpha; the targets are encoded by :func:`_encode_pm1`."""
+    if getattr(est, "positive", False):
+        raise InputError("RidgeClassifier(positive=True) is a constrained fit; its stationarity conditions are "
+                         "inequalities.")
+    return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"]}
+
+
+def _encode_pm1(est, y):
+    """The ±1 targets RidgeClassifier regresses on (scikit-learn's LabelBinarizer(neg_label=-1))."""
+    y = np.asarray(y)
+    classes = np.asarray(est.classes_)
+    if y.ndim == 2:  # multi-label indicator matrix
+        return np.where(y > 0, 1.0, -1.0)
+    if len(classes) == 2:
+        return np.where(y == classes[1], 1.0, -1.0)[:, None]
+    return np.where(y[:, None] == classes[None, :], 1.0, -1.0)
+
+
 #: estimator class name → adapter
 SUPPORTED = {
     "Ridge": _ridge,
@@ -252,122 +277,285 @@ SUPPORTED = {
     "MLPClassifier": _mlp,
     "SGDRegressor": _sgd,
     "SGDClassifier": _sgd,
+    "RidgeClassifier": _ridge_classifier,
 }
 
+# ---------------------------------------------------------------------------------------------- CV estimators
+# A CV estimator refit on all the data at its chosen hyperparameters is the plain estimator at those values:
+# each is read as a stand-in of its plain class, with the values it searched.
 
-def _steal_stacked(algorithm, model_options, pairs, options):
-    """One λ from several binary sub-problems (one-vs-one): their equations are stacked."""
-    return steal_stacked(algorithm, pairs, **model_options, **options)
+
+def _cv_ridge(est):
+    if np.ndim(est.alpha_) and np.size(est.alpha_) > 1 and not hasattr(est, "classes_"):
+        alpha = np.asarray(est.alpha_, dtype=float)  # alpha_per_target: one learner per target
+    else:
+        alpha = float(np.ravel(est.alpha_)[0])
+    view = SimpleNamespace(alpha=alpha, positive=False, coef_=est.coef_, intercept_=est.intercept_,
+                           fit_intercept=est.fit_intercept)
+    kind = "Ridge"
+    if hasattr(est, "classes_"):
+        view.classes_, view.class_weight, kind = est.classes_, getattr(est, "class_weight", None), "RidgeClassifier"
+    return kind, view, {"alpha": np.ravel(np.asarray(est.alphas, dtype=float))}
 
 
-def steal_from_estimator(estimator, X, y, *, replay="auto", **options):
-    """Steal the hyperparameters of a fitted scikit-learn estimator (or a Pipeline ending in one).
+def _cv_lasso(est, enet=False):
+    view = SimpleNamespace(alpha=float(est.alpha_), positive=est.positive, coef_=est.coef_, intercept_=est.intercept_,
+                           max_iter=est.max_iter, n_iter_=est.n_iter_)
+    alphas = np.asarray(est.alphas_, dtype=float)
+    searched = {}
+    if enet:
+        ratios = np.atleast_1d(np.asarray(est.l1_ratio, dtype=float))
+        view.l1_ratio = float(est.l1_ratio_)
+        if alphas.ndim == 2:  # one path per l1_ratio: the alphas searched with the chosen one
+            alphas = alphas[int(np.flatnonzero(ratios == est.l1_ratio_)[0])]
+        searched["l1_ratio"] = ratios
+    searched["alpha"] = alphas
+    return ("ElasticNet" if enet else "Lasso"), view, searched
+
+
+def _cv_logistic(est):
+    if not getattr(est, "refit", True):
+        raise InputError(
+            "LogisticRegressionCV(refit=False) keeps the average of the folds' coefficients, which is the minimum of "
+            "no single fit; refit with refit=True (the default) to steal C."
+        )
+    C = np.unique(np.ravel(est.C_))
+    if C.size > 1:
+        raise InputError(
+            f"This LogisticRegressionCV chose a different C per class ({np.ravel(est.C_)}); steal each class's "
+            "binary model separately (LogisticRegression(C=C_[k]) on y == classes_[k])."
+        )
+    r = getattr(est, "l1_ratio_", None)
+    r = np.ravel(r)[0] if r is not None and np.size(r) else None
+    view = SimpleNamespace(C=float(C[0]), l1_ratio=0.0 if r is None else float(r), penalty="deprecated",
+                           solver=est.solver, fit_intercept=est.fit_intercept, intercept_scaling=est.intercept_scaling,
+                           class_weight=est.class_weight, coef_=est.coef_, intercept_=est.intercept_,
+                           classes_=est.classes_)
+    if getattr(est, "penalty", "deprecated") in ("l1", "l2"):
+        view.penalty = est.penalty
+    searched = {"C": np.asarray(est.Cs_, dtype=float)}
+    ratios = getattr(est, "l1_ratios_", None)
+    if ratios is not None and np.size(ratios) and not any(v is None for v in np.ravel(ratios)):
+        searched["l1_ratio"] = np.asarray(ratios, dtype=float)
+    return "LogisticRegression", view, searched
+
+
+#: CV estimator class name → (plain class name, stand-in at the chosen values, searched values by native name)
+CV_ESTIMATORS = {
+    "RidgeCV": _cv_ridge,
+    "RidgeClassifierCV": _cv_ridge,
+    "LassoCV": _cv_lasso,
+    "ElasticNetCV": lambda est: _cv_lasso(est, enet=True),
+    "LogisticRegressionCV": _cv_logistic,
+}
+
+#: estimators whose loss is a squared error, where known sample weights fold into the rows exactly:
+#: "sum" — Σ w_i r_i² as given; "mean" — scikit-learn rescales the weights to sum to n first
+WEIGHTED = {"Ridge": "sum", "RidgeClassifier": "sum", "Lasso": "mean", "ElasticNet": "mean"}
+
+_KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")
+
+
+@dataclass
+class Problem:
+    """One learner's attack: what :func:`hypersteal.steal` receives, and the map to native names."""
+
+    algorithm: str
+    options: dict
+    X: Any
+    y: Any
+    params: dict
+    to_native: Callable
+    weights: str = ""  # how known sample weights entered ("", "sum", "mean")
+    #: weighted fits: |Σ w_i r_i| / Σ w_i |r_i|, the unpenalised intercept's equation (no λ in it)
+    intercept_residual: float = 0.0
+
+
+def as_precomputed(problem: Problem) -> Problem:
+    """A kernel problem on its Gram matrix (kernel="precomputed"), so that sub-problems with different
+    kernel options (gamma="scale" on different rows) share one objective."""
+    if not problem.algorithm.startswith("kernel_") or problem.options.get("kernel") == "precomputed":
+        return problem
+    from ..kernels import Kernel
+
+    o = problem.options
+    K = Kernel(o.get("kernel", "rbf"), gamma=o.get("gamma"), degree=o.get("degree", 3),
+               coef0=o.get("coef0", 1.0))(check_array(problem.X, "X"))
+    options = {k: v for k, v in o.items() if k not in _KERNEL_KEYS}
+    return Problem(problem.algorithm, {"kernel": "precomputed", **options}, K, problem.y, problem.params,
+                   problem.to_native, problem.weights)
+
+
+def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
+    """The attack(s) of one fitted plain estimator (``kind`` names its class; ``est`` may be a stand-in).
+
+    Several problems share λ: the one-vs-one pairs of a multi-class SVC.
+    """
+    from ..kernels import Kernel
+
+    plan = SUPPORTED[kind](est, X)
+    algorithm, options, params, to_native = plan[:4]
+    if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
+        X, options = plan[4], {**options, "kernel": "precomputed"}
+    if kind == "RidgeClassifier":
+        y_labels, y = y, _encode_pm1(est, y)
+    else:
+        y_labels = y
+    weights = _row_weights(kind, est, y_labels, sample_weight, X.shape[0])
+    if weights is not None:
+        return [_weighted(kind, algorithm, options, X, y, params, to_native, weights)]
+    if kind == "SVC" and len(est.classes_) > 2:
+        o = options
+        K = Kernel(o["kernel"], gamma=o.get("gamma"), degree=o.get("degree", 3), coef0=o.get("coef0", 1.0))(X)
+        # libsvm's dual coefficients satisfy the reduced form 2λα_i = y_i γ_i by construction (α_i y_i ∈ [0, C]):
+        # the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
+        shared = {"kernel": "precomputed", "fit_intercept": True, "form": "reduced"}
+        return [Problem(algorithm, shared, Kp, yp, p, to_native) for Kp, yp, p in _svc_one_vs_one(est, K, y)]
+    return [Problem(algorithm, options, X, y, params, to_native)]
+
+
+def _row_weights(kind, est, y_labels, sample_weight, n):
+    """Known per-row weights of the loss (sample_weight times class_weight), or None."""
+    class_weight = getattr(est, "class_weight", None) if kind == "RidgeClassifier" else None
+    if sample_weight is None and not class_weight:
+        return None
+    if kind not in WEIGHTED:
+        raise InputError(
+            f"{kind} with sample_weight: weights change the loss, and hypersteal folds them in exactly only for "
+            f"squared losses ({', '.join(WEIGHTED)} and their CV variants). Steal from a fit without weights."
+        )
+    w = np.ones(n)
+    if sample_weight is not None:
+        w = w * sample_weight
+    if class_weight:
+        from sklearn.utils.class_weight import compute_sample_weight
+
+        w = w * compute_sample_weight(class_weight, y_labels)
+    return w
+
+
+def _weighted(kind, algorithm, options, X, y, params, to_native, w):
+    """Σ w_i (y_i − x_iᵀW − c)² is the unweighted squared loss of the rows √w_i·x_i and targets
+    √w_i·(y_i − c) with no intercept: the weights' stationarity equations are exactly those of the fit.
+    The unpenalised intercept's own equation Σ w_i r_i = 0 holds no λ; its relative residual is kept
+    to be reported (weights other than those of the fit usually break it)."""
+    if algorithm not in ("ridge", "lasso", "elastic_net"):
+        raise InputError(f"{kind} fitted with weights is supported only with its squared loss, not {algorithm}.")
+    if WEIGHTED[kind] == "mean":  # scikit-learn's coordinate descent rescales the weights to sum to n
+        w = w * (len(w) / w.sum())
+    X = check_array(X, "X")
+    Y = check_array(y, "y", ndim=(1, 2))
+    c = np.atleast_1d(np.asarray(params.get("intercept", 0.0), dtype=float))
+    s = np.sqrt(w)
+    Xw = X * s[:, None]
+    Yw = (Y - (c if Y.ndim == 2 else c[0])) * (s[:, None] if Y.ndim == 2 else s)
+    coef = np.atleast_2d(params["coef"])
+    intercept_residual = 0.0
+    if np.any(c != 0):
+        R = (Y if Y.ndim == 2 else Y[:, None]) - X @ coef.T - c
+        wr = w[:, None] * R
+        intercept_residual = float(np.max(np.abs(wr.sum(axis=0)) / np.maximum(np.abs(wr).sum(axis=0), 1e-300)))
+    return Problem(algorithm, options, Xw, Yw, {"coef": params["coef"], "intercept": np.zeros_like(c)}, to_native,
+                   WEIGHTED[kind], intercept_residual)
+
+
+def check_weights(sample_weight, n):
+    """sample_weight as a 1-D float array of n non-negative values (None stays None)."""
+    if sample_weight is None:
+        return None
+    w = check_array(sample_weight, "sample_weight", ndim=(1,))
+    if w.shape[0] != n:
+        raise InputError(f"sample_weight has {w.shape[0]} values but X has {n} rows; pass one weight per row.")
+    if np.any(w < 0):
+        raise InputError("sample_weight holds negative values; scikit-learn's weights are non-negative.")
+    return w
+
+
+def leaf_notes(kind, est, X, result) -> list[str]:
+    """Caveats that depend on the estimator, not on the equations (dead ReLU layers, max_iter, SGD), added to
+    ``result.warnings``; returns those that should also be raised as Python warnings."""
+    loud = []
+    if kind.startswith("MLP") and est.activation == "relu" and _dead_layer(est, X) is not None:
+        result.warnings.append(
+            f"every unit of hidden layer {_dead_layer(est, X)} is inactive on every training point: the "
+            "network is constant, its loss gradient is exactly 0, and its weights are a stationary point only "
+            "for λ = 0 (the solver stopped early); λ cannot be stolen from this dead network."
+        )
+    loud += flag_unconverged(kind, est, result)
+    if result.status not in (Status.EXACT, Status.NOT_IDENTIFIABLE) and result.interval_source != "replay":
+        msg = (
+            f"{kind} is {result.residual:.2g} (relative residual) away from a stationary point; "
+            f"the stolen λ is {result.status.value.replace('_', ' ')}."
+        )
+        if msg not in result.warnings:
+            result.warnings.append(msg)
+            loud.append(msg)
+    return loud
+
+
+def flag_unconverged(kind, est, result) -> list[str]:
+    """A solver stopped by ``max_iter`` left no minimum: say so in the status (replay may still recover λ).
+    Returns the message to raise as a warning (once)."""
+    max_iter, n_iter = getattr(est, "max_iter", None), getattr(est, "n_iter_", None)
+    if kind.startswith("SGD") or n_iter is None or max_iter is None or not 0 < max_iter <= np.max(n_iter):
+        return []
+    # liblinear, saga, L-BFGS … that hit max_iter may sit at a point that is exactly stationary for
+    # another λ (seen: LinearSVC(tol=1e-12) stuck at the optimum of C/20): the residual cannot tell
+    msg = (
+        f"{kind} stopped at max_iter={max_iter} without converging: its parameters are not a minimum at its own "
+        "hyperparameters, so stationarity cannot locate λ."
+    )
+    if msg in result.warnings:
+        return []
+    result.warnings.append(msg)
+    if result.status is not Status.NOT_IDENTIFIABLE and result.interval_source != "replay":
+        result.status = Status.NOT_A_MINIMUM
+        result.identifiable = False
+        result.lambdas = {k: float("nan") for k in result.lambdas}
+    return [msg]
+
+
+def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", **options):
+    """Steal the hyperparameters of a fitted scikit-learn estimator.
 
     Parameters
     ----------
     estimator : fitted estimator
-        One of :data:`SUPPORTED`, or a ``Pipeline`` whose last step is (earlier steps transform X).
+        One of :data:`SUPPORTED`; a CV estimator (``RidgeCV``, ``RidgeClassifierCV``, ``LassoCV``,
+        ``ElasticNetCV``, ``LogisticRegressionCV``); a fitted ``GridSearchCV`` / ``RandomizedSearchCV`` /
+        ``HalvingGridSearchCV`` / ``HalvingRandomSearchCV`` (its ``best_estimator_``); a ``Pipeline`` (earlier
+        steps, e.g. a ``ColumnTransformer``, transform X); or ``OneVsRestClassifier``, ``OneVsOneClassifier``,
+        ``MultiOutputRegressor``, ``MultiOutputClassifier``, ``TransformedTargetRegressor``,
+        ``CalibratedClassifierCV`` around any of these.
     X, y : array-like
-        The training data the estimator was fitted on.
+        The training data the estimator was fitted on (X as the estimator received it, a DataFrame for a
+        ``ColumnTransformer``).
     replay : "auto" or False
         Where the stationarity conditions give no exact answer (default tolerances, SGD, Adam, a solver
         stopped at ``max_iter``), train the estimator again at candidate values and keep the one that
         reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings. False: never.
+    sample_weight : array-like of shape (n,), optional
+        The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
+        recovered exactly only with them (squared losses: ``Ridge``, ``RidgeClassifier``, ``Lasso``,
+        ``ElasticNet`` and their CV variants; others refuse). ``class_weight`` is read from the estimator.
     **options
         Passed to :func:`hypersteal.steal` (``identifiable_rtol``, ``margin_tol``).
 
     Returns
     -------
-    StealResult
-        With ``.native`` in the estimator's own names, e.g. ``{"alpha": 0.3}`` or ``{"C": 2.5}``.
+    StealResult or PerModelResult
+        With ``.native`` in the estimator's own names, e.g. ``{"alpha": 0.3}`` or ``{"C": 2.5}``; for a
+        search or CV estimator also ``"<name>_grid_index"``, the chosen value's position among the searched
+        values (ascending). Sub-models sharing λ (one-vs-rest, one-vs-one, outputs, folds) are stacked into one
+        answer; sub-models with their own values (a CV estimator inside a meta-estimator) come back as a
+        :class:`~hypersteal.adapters._sklearn_meta.PerModelResult`, one result per sub-model.
     """
-    from sklearn.exceptions import NotFittedError
-    from sklearn.utils.validation import check_is_fitted
+    from ._sklearn_meta import resolve, steal_groups
 
-    if hasattr(estimator, "steps"):  # Pipeline: transform X through the earlier steps
-        try:
-            check_is_fitted(estimator)
-        except NotFittedError:
-            raise InputError("This Pipeline is not fitted yet; call fit(X, y) first, then steal.") from None
-        X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    name = type(estimator).__name__
-    if name not in SUPPORTED:
-        raise TypeError(
-            f"{name} is not supported. Supported estimators: {', '.join(SUPPORTED)} (or a Pipeline ending in one)."
-        )
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        raise InputError(f"This {name} is not fitted yet; call fit(X, y) first, then steal.") from None
-    if not is_lazy(X):
-        X = check_array(X, "X")
-    expected = getattr(estimator, "n_features_in_", X.shape[1])
-    if X.shape[1] != expected:
-        raise InputError(
-            f"X has {X.shape[1]} features but this {name} was fitted on {expected}; pass the training data it was "
-            "fitted on (after the same preprocessing)."
-        )
-    plan = SUPPORTED[name](estimator, X)
-    algorithm, model_options, params, to_native = plan[:4]
-    if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
-        X = plan[4]
-    if name == "SVC" and len(estimator.classes_) > 2:
-        result = _steal_stacked("kernel_svm_hinge", model_options, _svc_one_vs_one(estimator, X, y), options)
-    else:
-        bound = None if is_lazy(X) else gradient_bound(estimator, X.shape[0])
-        result = steal(algorithm, X, y, params, bound=bound, **model_options, **options)
-        gap = None if is_lazy(X) or algorithm not in ("lasso", "elastic_net") else gap_intervals(
-            estimator, X, y, result.estimate)
-        if gap is not None:
-            result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
-        _flag_unconverged(estimator, result)
-        if not is_lazy(X) and plan_kind(plan) == "direct":
-            result = refine(result, estimator, X, y, to_native, mode=replay)
-    lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result.native = {k: float(v) for k, v in to_native(lambdas).items()}
-        if len(result.intervals) == 1 and len(result.native) == 1:
-            (k, (lo, hi)), = result.intervals.items()
-            ends = [to_native({k: np.float64(v)}) for v in (lo, hi)]
-            (name_, a), (_, b) = next(iter(ends[0].items())), next(iter(ends[1].items()))
-            result.native_intervals = {name_: (float(min(a, b)), float(max(a, b)))} if lo <= hi else {}
-    if name.startswith("MLP") and estimator.activation == "relu" and _dead_layer(estimator, X) is not None:
-        result.warnings.append(
-            f"every unit of hidden layer {_dead_layer(estimator, X)} is inactive on every training point: the "
-            "network is constant, its loss gradient is exactly 0, and its weights are a stationary point only "
-            "for λ = 0 (the solver stopped early); λ cannot be stolen from this dead network."
-        )
-    if result.status not in (Status.EXACT, Status.NOT_IDENTIFIABLE) and result.interval_source != "replay":
-        msg = (
-            f"{name} is {result.residual:.2g} (relative residual) away from a stationary point; "
-            f"the stolen λ is {result.status.value.replace('_', ' ')}."
-        )
-        result.warnings.append(msg)
+    if replay not in ("auto", True, False):
+        raise InputError(f"replay must be 'auto' or False, got {replay!r}.")
+    groups = resolve(estimator, X, y, sample_weight)
+    result, loud = steal_groups(groups, options, replay=replay)
+    for msg in loud:
         warnings.warn(msg, stacklevel=2)
     return result
-
-
-def _flag_unconverged(estimator, result):
-    """A solver stopped by ``max_iter`` left no minimum: say so in the status (replay may still recover λ)."""
-    name = type(estimator).__name__
-    max_iter, n_iter = getattr(estimator, "max_iter", None), getattr(estimator, "n_iter_", None)
-    if name.startswith("SGD") or n_iter is None or max_iter is None or not 0 < max_iter <= np.max(n_iter):
-        return
-    # liblinear, saga, L-BFGS … that hit max_iter may sit at a point that is exactly stationary for
-    # another λ (seen: LinearSVC(tol=1e-12) stuck at the optimum of C/20): the residual cannot tell
-    msg = (
-        f"{name} stopped at max_iter={max_iter} without converging: its parameters are not a minimum at its own "
-        "hyperparameters, so stationarity cannot locate λ."
-    )
-    result.warnings.append(msg)
-    warnings.warn(msg, stacklevel=3)
-    if result.status is not Status.NOT_IDENTIFIABLE:
-        result.status = Status.NOT_A_MINIMUM
-        result.identifiable = False
-        result.lambdas = {k: float("nan") for k in result.lambdas}
-
-
-def plan_kind(plan) -> str:
-    """"direct" when the estimator's parameters were attacked as they are (replayable), else "derived"."""
-    return "derived" if len(plan) > 4 else "direct"
