@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .settings import Settings
 from .store import Store
 from .training import LEARNERS, learner
-from .uploads import UploadError, parse_upload
+from .uploads import Limits, ParserPool, UploadError
 
 __all__ = ["create_app", "Platform"]
 
@@ -64,6 +64,8 @@ class Platform:
         self.settings = settings or Settings.load(data_dir)
         self.store = Store(data_dir)
         self._workers: dict[str, subprocess.Popen] = {}
+        self.parsers = ParserPool(self.settings.parsers, memory_bytes=self.settings.parse_memory_bytes,
+                                  timeout_s=self.settings.parse_timeout_s)
         self._monitor: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock_fh = None
@@ -76,6 +78,7 @@ class Platform:
         self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
                                    max_attempts=self.settings.max_attempts)
         self._stopping.clear()
+        self.parsers.start()
         for i in range(self.settings.workers):
             self._spawn(i)
         self._monitor = threading.Thread(target=self._watch, name="mlaas-monitor", daemon=True)
@@ -103,6 +106,7 @@ class Platform:
                 proc.kill()
                 proc.wait(timeout=5)
         self._workers.clear()
+        self.parsers.stop()
         self._release_lock()
         self.started = False
 
@@ -408,22 +412,34 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------------ datasets
     @app.post("/v1/datasets", status_code=201, response_model=DatasetOut, tags=["datasets"],
               responses=unauthorized | malformed | {413: {"model": Problem}, 415: {"model": Problem},
-                                                    422: {"model": Problem}})
+                                                    422: {"model": Problem}, 503: {"model": Problem}})
     def upload_dataset(file: UploadFile = File(..., description="CSV (.csv, .csv.gz), Parquet or npz"),
                        target: str | None = Form(None, description="Target column (CSV and Parquet)."),
                        name: str | None = Form(None, max_length=200), who: dict = Depends(tenant)) -> dict:
         """Upload a dataset. CSV/Parquet: every column but ``target`` is a numeric feature. npz: arrays X, y."""
-        data = file.file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(413, f"The file exceeds the limit of {settings.max_upload_bytes} bytes.")
+        src, out = store.tmp_path(".upload"), store.tmp_path(".npz")
         try:
-            parsed = parse_upload(data, file.filename, target, max_bytes=settings.max_upload_bytes,
-                                  max_rows=settings.max_rows, max_columns=settings.max_columns)
-        except UploadError as exc:
-            raise HTTPException(exc.status, exc.message) from None
-        rec = store.add_dataset(who["id"], X=parsed.X, y=parsed.y, feature_names=parsed.feature_names,
-                                name=name or file.filename, fmt=parsed.fmt, target=parsed.target, nbytes=len(data),
-                                meta=parsed.meta)
+            nbytes = 0
+            with open(src, "wb") as fh:
+                while chunk := file.file.read(2**20):
+                    nbytes += len(chunk)
+                    if nbytes > settings.max_upload_bytes:
+                        raise HTTPException(413, f"The file exceeds the limit of {settings.max_upload_bytes} bytes.")
+                    fh.write(chunk)
+            limits = Limits(max_rows=settings.max_rows, max_columns=settings.max_columns,
+                            max_bytes=settings.max_dataset_bytes)
+            try:
+                parsed = platform.parsers.parse(src, out, file.filename, target, limits)
+            except UploadError as exc:
+                headers = {"Retry-After": "5"} if exc.status == 503 else None
+                raise HTTPException(exc.status, exc.message, headers=headers) from None
+            rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
+                                         name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
+                                         nbytes=nbytes, meta=parsed["meta"])
+        finally:
+            for p in (src, out):
+                with contextlib.suppress(OSError):
+                    p.unlink()
         return _dataset_out(rec)
 
     @app.get("/v1/datasets", response_model=list[DatasetOut], tags=["datasets"], responses=unauthorized)

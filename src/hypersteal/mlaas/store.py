@@ -217,24 +217,34 @@ class Store:
     def add_dataset(self, tenant_id: str, *, X: np.ndarray, y: np.ndarray, feature_names, name, fmt, target,
                     nbytes: int, meta: dict) -> dict:
         """Write the arrays, then the record; on any failure neither stays."""
-        dataset_id = new_id("ds")
-        final = self.dataset_path(dataset_id)
+        from .uploads import write_dataset
+
         tmp = self.tmp_path(".npz")
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, X=X, y=y, feature_names=np.asarray(feature_names, dtype=str))
-            os.replace(tmp, final)
+            write_dataset(tmp, X, y, feature_names)
+            return self.add_dataset_file(tenant_id, tmp, rows=int(X.shape[0]), columns=int(X.shape[1]), name=name,
+                                         fmt=fmt, target=target, nbytes=nbytes, meta=meta)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def add_dataset_file(self, tenant_id: str, path, *, rows: int, columns: int, name, fmt, target, nbytes: int,
+                         meta: dict) -> dict:
+        """Move a written dataset file (in ``tmp/``) into place, then add the record; on any failure
+        neither stays."""
+        dataset_id = new_id("ds")
+        final = self.dataset_path(dataset_id)
+        try:
+            os.replace(path, final)
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO datasets (id, tenant_id, name, format, target, rows, columns, bytes, meta, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (dataset_id, tenant_id, name, fmt, target, int(X.shape[0]), int(X.shape[1]), int(nbytes),
-                     json.dumps(meta), _now()),
+                    (dataset_id, tenant_id, name, fmt, target, rows, columns, int(nbytes), json.dumps(meta), _now()),
                 )
         except BaseException:
-            for p in (tmp, final):
-                with contextlib.suppress(OSError):
-                    p.unlink()
+            with contextlib.suppress(OSError):
+                final.unlink()
             raise
         return self.get_dataset(tenant_id, dataset_id)
 

@@ -15,11 +15,25 @@ import json
 import os
 import select
 import sys
+import threading
 import time
 import traceback
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def die_with_parent(interval: float = 0.25) -> None:
+    """Exit as soon as the process that started this one (the server) is gone: a daemon thread polls the
+    parent pid (it changes when the parent dies), so a worker in the middle of a job stops too."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _single_thread() -> None:
