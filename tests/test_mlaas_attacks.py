@@ -42,11 +42,11 @@ def _free_port() -> int:
 class Server:
     """``hypersteal.mlaas.embedded.serve`` in a child process, with one tenant."""
 
-    def __init__(self, data_dir: Path, settings: dict):
+    def __init__(self, data_dir: Path, settings: dict, key: str | None = None):
         data_dir.mkdir(parents=True, exist_ok=True)
         (data_dir / "settings.json").write_text(json.dumps(settings))
         self.data_dir = data_dir
-        _, self.key = Store(data_dir).add_tenant("attacker")
+        self.key = key or Store(data_dir).add_tenant("attacker")[1]
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
         code = ("import sys; from hypersteal.mlaas.embedded import serve; "
@@ -74,6 +74,16 @@ class Server:
                 return int(line.split()[1]) * 1024
         raise KeyError(field)
 
+    def children(self) -> list[int]:
+        out = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                    out.append(int(stat.parent.name))
+            except (OSError, ValueError, IndexError):
+                continue
+        return out
+
     def reset_peak(self) -> int:
         Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
         return self.status("VmRSS")
@@ -94,6 +104,14 @@ def server(tmp_path_factory):
     s = Server(tmp_path_factory.mktemp("attacked") / "data", SETTINGS)
     yield s
     s.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
 
 
 def _stored(server):
@@ -239,3 +257,86 @@ def test_a_parser_over_its_time_or_memory_limit_is_replaced(tmp_path):
     finally:
         pool.stop()
     assert not pool._all
+
+
+# ---------------------------------------------------------------------------------------------- workers
+def _slow_classification(n=4000, d=20):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, d))
+    return X, (X[:, 0] + rng.normal(size=n) > 0).astype(int)
+
+
+@linux_only
+def test_kill_9_of_the_server_stops_its_workers_and_no_job_runs_twice(tmp_path):
+    import sqlite3
+
+    from hypersteal.mlaas import Client
+
+    settings = SETTINGS | {"lease_s": 1.0, "max_upload_bytes": 8 * MiB}
+    server = Server(tmp_path / "data", settings)
+    try:
+        with Client(server.url, server.key) as c:
+            X, y = _slow_classification()
+            ds = c.upload(X, y)
+            jobs = [c.create_model(ds["id"], "sgd_logistic_l2", protocol="II", lam=1.0, passes=500)["id"]
+                    for _ in range(2)]
+            deadline = time.monotonic() + 60
+            while c.model(jobs[0])["status"] != "running":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        children = server.children()
+        assert len(children) == 2  # one worker, one upload parser
+        server.proc.kill()
+        server.proc.wait()
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in children):
+            assert time.monotonic() < deadline, "a worker outlived its server by 5 s"
+            time.sleep(0.05)
+        with sqlite3.connect(server.data_dir / "platform.db") as db:
+            before = db.execute("SELECT id, status, attempts FROM models ORDER BY queued_at").fetchall()
+        assert [row[1:] for row in before] == [("running", 1), ("queued", 0)]
+        time.sleep(1.5)  # nobody takes the queued job, nobody finishes the running one
+        with sqlite3.connect(server.data_dir / "platform.db") as db:
+            assert db.execute("SELECT id, status, attempts FROM models ORDER BY queued_at").fetchall() == before
+    finally:
+        server.close()
+
+    again = Server(tmp_path / "data", settings, key=server.key)
+    try:
+        with Client(again.url, again.key) as c:
+            first, second = (c.wait(j, timeout=300) for j in jobs)
+        assert first["status"] == second["status"] == "succeeded"
+        assert first["attempts"] == 2 and any("restarted" in note for note in first["notes"])
+        assert second["attempts"] == 1
+        with sqlite3.connect(again.data_dir / "platform.db") as db:
+            charges = db.execute("SELECT model_id, COUNT(*) FROM usage WHERE kind = 'training' "
+                                 "GROUP BY model_id").fetchall()
+        assert sorted(charges) == sorted((j, 1) for j in jobs)  # each job ran to the end once
+    finally:
+        again.close()
+
+
+def test_time_limit_bills_the_cpu_used_and_errors_hide_paths(tmp_path):
+    from hypersteal.mlaas import Client
+    from hypersteal.mlaas.embedded import EmbeddedPlatform
+
+    with EmbeddedPlatform(tmp_path / "data", workers=1, job_timeout_s=1.0, lease_s=1.0) as p:
+        assert (p.data_dir.stat().st_mode & 0o777) == 0o700
+        (worker,) = p.platform._workers.values()
+        cmdline = Path(f"/proc/{worker.pid}/cmdline").read_bytes() if Path("/proc").exists() else b""
+        assert b"cv_seed" not in cmdline and b"grid" not in cmdline
+        with Client(p.url, p.key) as c:
+            X, y = _slow_classification(n=20_000)
+            ds = c.upload(X, y)
+            rec = c.wait(c.create_model(ds["id"], "sgd_logistic_l2", protocol="I", passes=100)["id"],
+                         raise_on_failure=False, timeout=120)
+            assert rec["status"] == "failed" and "longer than the limit of 1 s" in rec["error"]
+            assert 0 < rec["bill"]["compute_seconds"] < 60
+            assert c.billing()["compute_seconds"] == rec["bill"]["compute_seconds"]
+            # a dataset file lost on the server: the job fails without showing where the file was
+            ds2 = c.upload(X[:50], y[:50])
+            p.store.dataset_path(ds2["id"]).unlink()
+            bad = c.wait(c.create_model(ds2["id"], "logistic_l2", protocol="II", lam=1.0)["id"],
+                         raise_on_failure=False, timeout=120)
+            assert bad["status"] == "failed" and "stored files" in bad["error"]
+            assert str(p.data_dir) not in bad["error"] and "/" not in bad["error"]

@@ -75,8 +75,10 @@ class Platform:
     def start(self) -> None:
         self._take_lock()
         self.store.clean_tmp()
+        # jobs of a previous server whose lease ran out; a lease still running (its worker was killed
+        # with that server a moment ago) is requeued by the monitor when it ends, so no job runs twice
         self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
-                                   max_attempts=self.settings.max_attempts)
+                                   max_attempts=self.settings.max_attempts, expired_before=time.time())
         self._stopping.clear()
         self.parsers.start()
         for i in range(self.settings.workers):
@@ -146,33 +148,72 @@ class Platform:
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
             env[var] = "1"
         cmd = [sys.executable, "-m", "hypersteal.mlaas.worker", "--data-dir", str(self.store.root),
-               "--worker-id", worker_id, "--settings", _json.dumps(self.settings.to_dict())]
-        self._workers[worker_id] = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env, bufsize=0)
+               "--worker-id", worker_id]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env, bufsize=0)
+        with contextlib.suppress(OSError):  # the secret settings travel on the pipe, not the command line
+            proc.stdin.write((_json.dumps(self.settings.to_dict()) + "\n").encode())
+        self._workers[worker_id] = proc
 
     def _watch(self) -> None:
-        """Replace dead workers (requeueing their job) and enforce the job time limit."""
+        """Replace dead workers (requeueing their job), requeue jobs whose lease ran out, and enforce the
+        job time limit (billing the CPU the killed job used)."""
         while not self._stopping.wait(0.5):
-            for worker_id, proc in list(self._workers.items()):
-                if proc.poll() is None or self._stopping.is_set():
-                    continue
-                self.store.requeue_running(worker=worker_id, reason=f"requeued: worker died (exit {proc.returncode})",
-                                           max_attempts=self.settings.max_attempts)
-                del self._workers[worker_id]
-                self._spawn(int(worker_id[1:].split("-")[0]))
+            try:
+                self._watch_once()
+            except Exception:  # pragma: no cover - e.g. a locked database: try again in half a second
+                import traceback
+
+                traceback.print_exc()
+
+    def _watch_once(self) -> None:
+        for worker_id, proc in list(self._workers.items()):
+            if proc.poll() is None or self._stopping.is_set():
+                continue
+            self.store.requeue_running(worker=worker_id, reason=f"requeued: worker died (exit {proc.returncode})",
+                                       max_attempts=self.settings.max_attempts)
+            del self._workers[worker_id]
+            self._spawn(int(worker_id[1:].split("-")[0]))
+            self.notify()
+        if self._stopping.is_set():
+            return
+        now = time.time()
+        running = self.store.running_jobs()
+        if any(j["worker"] not in self._workers and (j["lease_until"] or 0) < now for j in running):
+            if self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
+                                          max_attempts=self.settings.max_attempts, expired_before=now,
+                                          exclude_workers=set(self._workers)):
                 self.notify()
-            limit = self.settings.job_timeout_s
-            if limit:
-                now = time.time()
-                for job in self.store.running_jobs():
-                    if job["started_at"] and now - job["started_at"] > limit and job["worker"] in self._workers:
-                        self.store.fail_running(job["id"], f"the job ran longer than the limit of {limit:g} s")
-                        self._workers[job["worker"]].terminate()
+        limit = self.settings.job_timeout_s
+        if limit:
+            for job in running:
+                proc = self._workers.get(job["worker"])
+                if proc is None or not job["started_at"] or now - job["started_at"] <= limit:
+                    continue
+                cpu = _process_cpu(proc.pid)
+                if cpu is not None and job["cpu_start"] is not None:
+                    cpu = max(0.0, cpu - job["cpu_start"])
+                else:  # the worker's last lease renewal
+                    cpu = job["compute_seconds"]
+                self.store.fail_running(job["id"], f"the job ran longer than the limit of {limit:g} s",
+                                        cpu_seconds=cpu, price_per_compute_hour=self.settings.price_per_compute_hour)
+                proc.kill()
 
     # ---------------------------------------------------------------- reading parameters
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one Platform per server; parameters never change
     def params(self, model_id: str) -> dict:
         with np.load(self.store.params_path(model_id), allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
+
+
+def _process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux ``/proc``), as its own ``time.process_time()``."""
+    try:
+        from pathlib import Path
+
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ======================================================================================================
