@@ -24,6 +24,7 @@ import contextlib
 import functools
 import json
 import json as _json
+import math
 import os
 import subprocess
 import sys
@@ -38,7 +39,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from .settings import Settings
 from .store import Store
@@ -230,7 +231,7 @@ class ModelIn(BaseModel):
     algorithm: str = Field(description="A learner of GET /v1/algorithms, e.g. ridge, svm_squared_hinge.")
     protocol: Literal["I", "II"] = Field("I", description="I: the platform tunes λ by cross-validation; "
                                                           "II: you give λ.")
-    lam: float | None = Field(None, gt=0, allow_inf_nan=False,
+    lam: Annotated[float, Strict()] | None = Field(None, gt=0, allow_inf_nan=False,
                               description="λ in the paper's units (sum loss, penalty without ½); Protocol II only.")
     release: Literal["parameters", "predictions"] = Field(
         "parameters", description="parameters: GET returns the model; predictions: black-box, predict only.")
@@ -364,17 +365,19 @@ def _dataset_out(rec: dict) -> dict:
 
 
 class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before buffering them."""
+    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes (``upload_limit`` for uploads) with
+    413, before buffering or parsing them."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, upload_limit: int, upload_path: str = "/v1/datasets"):
+        self.app, self.limit, self.upload_limit, self.upload_path = app, limit, upload_limit, upload_path
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.upload_limit if scope.get("path", "").rstrip("/") == self.upload_path else self.limit
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                return await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                return await self._refuse(send, limit)
         received = 0
 
         async def limited_receive():
@@ -382,14 +385,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, f"The request body exceeds the limit of {self.limit} bytes.")
+                if received > limit:
+                    raise HTTPException(413, f"The request body exceeds the limit of {limit} bytes.")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _refuse(self, send):
-        body = json.dumps({"detail": f"The request body exceeds the limit of {self.limit} bytes."}).encode()
+    async def _refuse(self, send, limit):
+        body = json.dumps({"detail": f"The request body exceeds the limit of {limit} bytes."}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -426,11 +429,18 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes)
     bearer = HTTPBearer(auto_error=False, description="An API key from `hypersteal mlaas add-tenant`.")
     unauthorized = {401: {"model": Problem, "description": "Missing or unknown API key"}}
     missing = {404: {"model": Problem, "description": "No such resource of yours"}}
     malformed = {400: {"model": Problem, "description": "Malformed request body"}}
+
+    quota = {429: {"model": Problem, "description": "A quota of yours is used up; retry after Retry-After "
+                                                   "seconds"}}
+    broken = {500: {"model": Problem, "description": "This model's stored files are unreadable"}}
+
+    def too_many(message: str, retry_after: float) -> HTTPException:
+        return HTTPException(429, message, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
     def tenant(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict:
         who = None if creds is None else store.authenticate(creds.credentials)
@@ -452,12 +462,15 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ datasets
     @app.post("/v1/datasets", status_code=201, response_model=DatasetOut, tags=["datasets"],
-              responses=unauthorized | malformed | {413: {"model": Problem}, 415: {"model": Problem},
-                                                    422: {"model": Problem}, 503: {"model": Problem}})
+              responses=unauthorized | malformed | quota | {413: {"model": Problem}, 415: {"model": Problem},
+                                                            422: {"model": Problem}, 503: {"model": Problem}})
     def upload_dataset(file: UploadFile = File(..., description="CSV (.csv, .csv.gz), Parquet or npz"),
                        target: str | None = Form(None, description="Target column (CSV and Parquet)."),
                        name: str | None = Form(None, max_length=200), who: dict = Depends(tenant)) -> dict:
         """Upload a dataset. CSV/Parquet: every column but ``target`` is a numeric feature. npz: arrays X, y."""
+        used = store.storage_bytes(who["id"])
+        if used >= settings.max_storage_bytes:
+            raise too_many(f"Your datasets use {used} of your {settings.max_storage_bytes} bytes of storage.", 60)
         src, out = store.tmp_path(".upload"), store.tmp_path(".npz")
         try:
             nbytes = 0
@@ -474,6 +487,9 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
             except UploadError as exc:
                 headers = {"Retry-After": "5"} if exc.status == 503 else None
                 raise HTTPException(exc.status, exc.message, headers=headers) from None
+            if used + parsed["rows"] * parsed["columns"] * 8 > settings.max_storage_bytes:
+                raise too_many(f"This dataset would take your storage past its {settings.max_storage_bytes} "
+                               f"bytes ({used} used).", 60)
             rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
                                          name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
                                          nbytes=nbytes, meta=parsed["meta"])
@@ -496,7 +512,17 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return _dataset_out(rec)
 
     # ------------------------------------------------------------------ models
-    def model_out(rec: dict) -> dict:
+    def unreadable(model_id: str) -> HTTPException:
+        return HTTPException(500, f"The stored parameters of model {model_id} are unreadable; the platform's "
+                                  f"operator has to restore them (your other models are unaffected).")
+
+    def model_params(model_id: str) -> dict:
+        try:
+            return platform.params(model_id)
+        except Exception:
+            raise unreadable(model_id) from None
+
+    def model_out(rec: dict, strict: bool = True) -> dict:
         info = LEARNERS[rec["algorithm"]]
         meta = rec.get("meta") or {}
         out = {k: rec[k] for k in ("id", "dataset_id", "algorithm", "protocol", "release", "decimals", "passes",
@@ -507,7 +533,13 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         out.update(n_rows=meta.get("n_rows"), n_features=meta.get("n_features"), classes=meta.get("classes"))
         out["bill"] = _bill(store.usage_by_model(rec["tenant_id"], rec["id"]).get(rec["id"], {}))
         if rec["status"] == "succeeded" and rec["release"] == "parameters":
-            p = platform.params(rec["id"])
+            try:
+                p = platform.params(rec["id"])
+            except Exception:
+                if strict:
+                    raise unreadable(rec["id"]) from None
+                out["error"] = unreadable(rec["id"]).detail
+                return out
             coef, intercept = p["coef"].reshape(-1), float(p["intercept"])
             if rec["decimals"] is not None:
                 coef, intercept = np.round(coef, rec["decimals"]), round(intercept, rec["decimals"])
@@ -516,7 +548,7 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return out
 
     @app.post("/v1/models", status_code=202, response_model=ModelOut, tags=["models"],
-              responses=unauthorized | missing | malformed | {422: {"model": Problem}})
+              responses=unauthorized | missing | malformed | quota | {422: {"model": Problem}})
     def create_model(body: ModelIn, who: dict = Depends(tenant)) -> dict:
         """Queue a training job. Poll GET /v1/models/{id} until status is succeeded or failed."""
         ds = store.get_dataset(who["id"], body.dataset_id)
@@ -554,15 +586,18 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(422, f"Each class needs at least {folds} rows for this protocol.")
         rec = store.add_model(who["id"], {"dataset_id": ds["id"], "algorithm": info.name, "protocol": body.protocol,
                                           "lam": body.lam, "release": body.release, "decimals": body.decimals,
-                                          "passes": passes})
+                                          "passes": passes}, max_queued=settings.max_queued_jobs)
+        if rec is None:
+            raise too_many(f"You have {settings.max_queued_jobs} jobs queued, your limit; wait for some to start.", 10)
         platform.notify()
         return model_out(rec)
 
     @app.get("/v1/models", response_model=list[ModelOut], tags=["models"], responses=unauthorized)
     def list_models(who: dict = Depends(tenant)) -> list:
-        return [model_out(r) for r in store.list_models(who["id"])]
+        return [model_out(r, strict=False) for r in store.list_models(who["id"])]
 
-    @app.get("/v1/models/{model_id}", response_model=ModelOut, tags=["models"], responses=unauthorized | missing)
+    @app.get("/v1/models/{model_id}", response_model=ModelOut, tags=["models"],
+             responses=unauthorized | missing | broken)
     def get_model(model_id: str, who: dict = Depends(tenant)) -> dict:
         rec = store.get_model(who["id"], model_id)
         if rec is None:
@@ -570,8 +605,8 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return model_out(rec)
 
     @app.post("/v1/models/{model_id}/predict", response_model=PredictOut, tags=["models"],
-              responses=unauthorized | missing | malformed | {409: {"model": Problem}, 413: {"model": Problem},
-                                                  422: {"model": Problem}})
+              responses=unauthorized | missing | malformed | quota | broken | {
+                  409: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}})
     def predict(model_id: str, body: PredictIn, who: dict = Depends(tenant)) -> dict:
         """Answer queries with a trained model; billed per row."""
         rec = store.get_model(who["id"], model_id)
@@ -582,7 +617,11 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         m = len(body.rows)
         if m > settings.max_predict_rows:
             raise HTTPException(413, f"At most {settings.max_predict_rows} rows per request.")
-        p = platform.params(model_id)
+        used = store.usage_this_minute(who["id"], "prediction")
+        if used + m > settings.max_prediction_rows_per_minute:
+            raise too_many(f"{used:.0f} rows predicted this minute; your limit is "
+                           f"{settings.max_prediction_rows_per_minute} a minute.", 60 - time.time() % 60)
+        p = model_params(model_id)
         coef = p["coef"].reshape(-1)
         if any(len(r) != coef.size for r in body.rows):
             raise HTTPException(422, f"Every row must have {coef.size} features.")

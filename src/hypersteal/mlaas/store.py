@@ -314,14 +314,26 @@ class Store:
             rows = db.execute("SELECT * FROM datasets WHERE tenant_id = ? ORDER BY created_at", (tenant_id,))
             return [self._dataset_record(r) for r in rows]
 
+    def storage_bytes(self, tenant_id: str) -> int:
+        """Bytes of the tenant's stored feature matrices (rows × columns × 8)."""
+        with self.connect() as db:
+            return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
+                                  (tenant_id,)).fetchone()[0])
+
     def load_dataset(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self.dataset_path(dataset_id), allow_pickle=False) as f:
             return f["X"], f["y"]
 
     # ------------------------------------------------------------------ models and jobs
-    def add_model(self, tenant_id: str, spec: dict) -> dict:
+    def add_model(self, tenant_id: str, spec: dict, *, max_queued: int | None = None) -> dict | None:
+        """Queue a job; None if the tenant already has ``max_queued`` jobs queued (checked in the same
+        transaction)."""
         model_id = new_id("mdl")
         with self.transaction() as db:
+            if max_queued is not None and db.execute(
+                    "SELECT COUNT(*) FROM models WHERE tenant_id = ? AND status = 'queued'",
+                    (tenant_id,)).fetchone()[0] >= max_queued:
+                return None
             db.execute(
                 "INSERT INTO models (id, tenant_id, dataset_id, algorithm, protocol, lam_given, release, decimals, "
                 "passes, status, created_at, queued_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
