@@ -206,6 +206,7 @@ def test_hostile_files_get_clear_errors(server):
         ("nulls.parquet", buf.getvalue(), "y", 422, "missing values"),
         ("header.csv", b"a,b,y\n", "y", 422, "no data rows"),
         ("dups.csv", b"a,a,y\n1,2,3\n4,5,6\n", "y", 422, "unique"),
+        ("huge.csv", b"a,y\n1e150,0\n-2e150,1\n3,1\n", "y", 422, "scale them"),
         ("semi.csv", b"a;b;y\n1;2;3\n4;5;6\n7;8;9\n", "nope", 422, "no column 'nope'"),
     ]
     before = _stored(server)
@@ -276,9 +277,9 @@ def test_kill_9_of_the_server_stops_its_workers_and_no_job_runs_twice(tmp_path):
     server = Server(tmp_path / "data", settings)
     try:
         with Client(server.url, server.key) as c:
-            X, y = _slow_classification()
+            X, y = _slow_classification(n=20_000)
             ds = c.upload(X, y)
-            jobs = [c.create_model(ds["id"], "sgd_logistic_l2", protocol="II", lam=1.0, passes=500)["id"]
+            jobs = [c.create_model(ds["id"], "sgd_logistic_l2", protocol="II", lam=1.0, passes=100)["id"]
                     for _ in range(2)]
             deadline = time.monotonic() + 60
             while c.model(jobs[0])["status"] != "running":

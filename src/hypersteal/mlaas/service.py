@@ -108,6 +108,8 @@ class Platform:
             except subprocess.TimeoutExpired:  # pragma: no cover - a worker ignoring SIGTERM
                 proc.kill()
                 proc.wait(timeout=5)
+        with contextlib.suppress(Exception):  # their jobs are requeued at the next start, not a lease later
+            self.store.end_leases(self._workers)
         self._workers.clear()
         self.parsers.stop()
         self._release_lock()

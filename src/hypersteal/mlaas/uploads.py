@@ -43,6 +43,8 @@ import numpy as np
 __all__ = ["UploadError", "Parsed", "Limits", "parse_file", "ParserPool"]
 
 _MAX_CLASSES_LISTED = 20
+#: Largest |value| accepted: XᵀX of rows up to 10⁸ values this size stays below float64's 1.8e308.
+_MAX_MAGNITUDE = 1e100
 _NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -278,7 +280,9 @@ def _frame_to_arrays(frame, target: str | None):
     if is_bool_dtype(y_col.dtype):
         y = y_col.to_numpy(dtype=np.int64)
     elif is_numeric_dtype(y_col.dtype):
-        y = y_col.to_numpy(dtype=float) if y_col.dtype.kind == "f" else y_col.to_numpy(dtype=np.int64)
+        y = y_col.to_numpy()
+        if y.dtype.kind not in "iuf":  # pandas' nullable integer and float types
+            y = y.astype(float)
     else:
         y = y_col.astype(str).to_numpy(dtype=str)
     return X, y, list(frame.columns)
@@ -311,6 +315,11 @@ def parse_file(path: str, filename: str | None, target: str | None, limits: Limi
         raise UploadError(422, "The features hold missing or infinite values; impute or drop them first.")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise UploadError(422, "The target holds missing or infinite values.")
+    for name, values in (("features", X), ("target", y if y.dtype.kind in "iuf" else None)):
+        big = 0.0 if values is None or values.size == 0 else float(np.max(np.abs(values)))
+        if big > _MAX_MAGNITUDE:
+            raise UploadError(422, f"The {name} reach {big:.3g}; squares and sums of such values overflow the "
+                                   f"learners' float64 arithmetic: scale them below {_MAX_MAGNITUDE:g}.")
     meta = _target_meta(y)
     return Parsed(X=np.ascontiguousarray(X, dtype=float), y=y, feature_names=names, fmt=fmt, target=target, meta=meta)
 
@@ -338,8 +347,9 @@ def _handle(request: dict) -> dict:
     try:
         parsed = parse_file(request["path"], request.get("filename"), request.get("target"), limits)
         write_dataset(request["out"], parsed.X, parsed.y, parsed.feature_names)
-    except UploadError as exc:
-        return {"status": exc.status, "message": exc.message}
+    except UploadError as exc:  # library messages may name the server's temporary files: never shown
+        message = exc.message.replace(request["path"], "the file").replace(request["out"], "the dataset")
+        return {"status": exc.status, "message": message}
     n, d = parsed.X.shape
     return {"status": 201, "fmt": parsed.fmt, "target": parsed.target, "rows": int(n), "columns": int(d),
             "meta": parsed.meta}
@@ -351,6 +361,8 @@ def parser_main(memory_bytes: int | None) -> None:
     from .worker import die_with_parent
 
     die_with_parent()
+    with contextlib.suppress(OSError, AttributeError):  # parsing yields the CPU to the server's requests
+        os.nice(10)
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything a library prints goes to stderr, not into the answers
     if memory_bytes:

@@ -17,6 +17,7 @@ secret λ grid and seed, come as the first line on stdin, never on the command l
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -227,6 +228,8 @@ def main(argv=None) -> None:
     parser.add_argument("--worker-id", required=True)
     args = parser.parse_args(argv)
     die_with_parent(kernel_signal=True)
+    with contextlib.suppress(OSError, AttributeError):  # training yields the CPU to the server's requests
+        os.nice(5)
     line = _read_line(sys.stdin.fileno())
     if not line.strip():
         return  # the server went away before sending the settings
