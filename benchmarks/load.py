@@ -78,9 +78,16 @@ async def _setup_tenant(url: str, key: str, seed: int) -> dict:
     """A dataset and a trained model for one tenant."""
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
         data, X = _npz(200, 10, seed)
-        ds = (await http.post("/v1/datasets", files={"file": ("d.npz", data)})).json()
-        model = (await http.post("/v1/models", json={"dataset_id": ds["id"], "algorithm": "ridge",
-                                                     "protocol": "II", "lam": 1.0})).json()
+
+        async def ok(method, path, **kwargs):
+            r = await http.request(method, path, **kwargs)
+            if r.status_code >= 400:
+                raise RuntimeError(f"setup: {method} {path} → {r.status_code}: {r.text}")
+            return r.json()
+
+        ds = await ok("POST", "/v1/datasets", files={"file": ("d.npz", data)})
+        model = await ok("POST", "/v1/models", json={"dataset_id": ds["id"], "algorithm": "ridge", "protocol": "II",
+                                                     "lam": 1.0})
         while model["status"] not in ("succeeded", "failed"):
             await asyncio.sleep(0.2)
             model = (await http.get(f"/v1/models/{model['id']}")).json()

@@ -49,7 +49,7 @@ class Settings:
     parsers : int
         Upload parser processes (uploads are never parsed in the server process).
     parse_memory_bytes : int or None
-        Address-space limit (RLIMIT_AS) of each parser process (default 4 GiB; None: no limit).
+        Address-space limit (RLIMIT_AS) of each parser process (default 4 GiB; 0 or None: no limit).
     parse_timeout_s : float
         A parser still busy after this many seconds is killed and the upload refused (413).
     max_predict_rows : int
@@ -67,8 +67,8 @@ class Settings:
     max_attempts : int
         A job whose worker died this many times is marked failed instead of requeued.
     job_timeout_s : float or None
-        Kill a job running longer than this (default one hour; None: no limit). The tenant is billed for
-        the CPU it used.
+        Kill a job running longer than this (default one hour; 0 or None: no limit). The tenant is billed
+        for the CPU it used.
     lease_s : float
         A running job's lease: its worker renews it every ``lease_s / 4`` s; a job whose lease ran out
         (its worker is gone) is requeued. A worker that loses its job's lease stops.
