@@ -170,3 +170,31 @@ def test_queued_jobs_quota_and_usage_reads_with_a_million_predictions(tmp_path):
         assert [http.post("/v1/models", json=body).status_code for _ in range(2)] == [202, 202]
         r = http.post("/v1/models", json=body)
         assert r.status_code == 429 and "2 jobs queued" in r.json()["detail"] and int(r.headers["retry-after"]) > 0
+
+
+def test_running_jobs_quota_and_leases_in_the_store(tmp_path):
+    from hypersteal.mlaas.store import Store
+
+    store = Store(tmp_path / "data")
+    assert (store.root.stat().st_mode & 0o777) == 0o700
+    jobs = {}
+    for name in ("a", "b"):
+        tenant, _ = store.add_tenant(name)
+        store.add_dataset(tenant, X=np.zeros((4, 1)), y=np.arange(4.0), feature_names=["x"], name="d", fmt="npz",
+                          target=None, nbytes=0, meta={})
+        ds = store.list_datasets(tenant)[0]["id"]
+        jobs[name] = [store.add_model(tenant, {"dataset_id": ds, "algorithm": "ridge", "protocol": "II", "lam": 1.0,
+                                               "release": "parameters"})["id"] for _ in range(2)]
+    first = store.claim_job("w0", lease_s=60, max_running=1)
+    assert first["id"] == jobs["a"][0]
+    second = store.claim_job("w1", lease_s=60, max_running=1)
+    assert second["id"] == jobs["b"][0]  # a has its one running job: b's turn, not a's second
+    assert store.claim_job("w2", lease_s=60, max_running=1) is None  # both at their limit
+    assert store.renew_lease(first["id"], first["token"], 60, cpu_seconds=1.5)
+    # a lease that ran out is requeued (once); the worker that held it can no longer renew or finish it
+    assert sorted(store.requeue_running(worker=None, reason="lease ended", max_attempts=3,
+                                        expired_before=time.time() + 120)) == sorted([first["id"], second["id"]])
+    assert not store.renew_lease(first["id"], first["token"], 60)
+    assert not store.finish_job(first["id"], first["token"], status="succeeded", charge=(1.0, 0.1))
+    assert store.get_model(None, first["id"])["status"] == "queued"
+    assert store.usage_by_model(store.get_model(None, first["id"])["tenant_id"]) == {}
