@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -211,8 +212,6 @@ class Platform:
 def _process_cpu(pid: int) -> float | None:
     """User + system CPU seconds of a process (Linux ``/proc``), as its own ``time.process_time()``."""
     try:
-        from pathlib import Path
-
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
