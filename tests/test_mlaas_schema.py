@@ -10,7 +10,12 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from hypersteal.mlaas import Client  # noqa: E402
 from hypersteal.mlaas.embedded import EmbeddedPlatform  # noqa: E402
@@ -28,6 +33,10 @@ def served(tmp_path_factory):
             model = c.train(ds["id"], "logistic_l2", protocol="II", lam=1.0)
         p.real_ids = {"dataset_id": ds["id"], "model_id": model["id"]}
         yield p
+
+
+#: no 5xx; every status and body as the schema documents; what the schema rejects, the server rejects
+CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection]
 
 
 def test_no_request_makes_the_server_fail(served):
@@ -53,7 +62,7 @@ def test_no_request_makes_the_server_fail(served):
                     for name, value in served.real_ids.items():
                         if name in case.path_parameters:
                             case.path_parameters[name] = value
-                case.call_and_validate(headers=headers, checks=[not_a_server_error])
+                case.call_and_validate(headers=headers, checks=CHECKS)
 
             try:
                 run()

@@ -24,12 +24,14 @@ import contextlib
 import functools
 import json
 import json as _json
+import math
 import os
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -38,12 +40,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from .settings import Settings
 from .store import Store
 from .training import LEARNERS, learner
-from .uploads import UploadError, parse_upload
+from .uploads import Limits, ParserPool, UploadError
 
 __all__ = ["create_app", "Platform"]
 
@@ -64,6 +66,8 @@ class Platform:
         self.settings = settings or Settings.load(data_dir)
         self.store = Store(data_dir)
         self._workers: dict[str, subprocess.Popen] = {}
+        self.parsers = ParserPool(self.settings.parsers, memory_bytes=self.settings.parse_memory_bytes,
+                                  timeout_s=self.settings.parse_timeout_s)
         self._monitor: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock_fh = None
@@ -73,9 +77,12 @@ class Platform:
     def start(self) -> None:
         self._take_lock()
         self.store.clean_tmp()
+        # jobs of a previous server whose lease ran out; a lease still running (its worker was killed
+        # with that server a moment ago) is requeued by the monitor when it ends, so no job runs twice
         self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
-                                   max_attempts=self.settings.max_attempts)
+                                   max_attempts=self.settings.max_attempts, expired_before=time.time())
         self._stopping.clear()
+        self.parsers.start()
         for i in range(self.settings.workers):
             self._spawn(i)
         self._monitor = threading.Thread(target=self._watch, name="mlaas-monitor", daemon=True)
@@ -102,7 +109,10 @@ class Platform:
             except subprocess.TimeoutExpired:  # pragma: no cover - a worker ignoring SIGTERM
                 proc.kill()
                 proc.wait(timeout=5)
+        with contextlib.suppress(Exception):  # their jobs are requeued at the next start, not a lease later
+            self.store.end_leases(self._workers)
         self._workers.clear()
+        self.parsers.stop()
         self._release_lock()
         self.started = False
 
@@ -142,33 +152,70 @@ class Platform:
                     "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
             env[var] = "1"
         cmd = [sys.executable, "-m", "hypersteal.mlaas.worker", "--data-dir", str(self.store.root),
-               "--worker-id", worker_id, "--settings", _json.dumps(self.settings.to_dict())]
-        self._workers[worker_id] = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env, bufsize=0)
+               "--worker-id", worker_id]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env, bufsize=0)
+        with contextlib.suppress(OSError):  # the secret settings travel on the pipe, not the command line
+            proc.stdin.write((_json.dumps(self.settings.to_dict()) + "\n").encode())
+        self._workers[worker_id] = proc
 
     def _watch(self) -> None:
-        """Replace dead workers (requeueing their job) and enforce the job time limit."""
+        """Replace dead workers (requeueing their job), requeue jobs whose lease ran out, and enforce the
+        job time limit (billing the CPU the killed job used)."""
         while not self._stopping.wait(0.5):
-            for worker_id, proc in list(self._workers.items()):
-                if proc.poll() is None or self._stopping.is_set():
-                    continue
-                self.store.requeue_running(worker=worker_id, reason=f"requeued: worker died (exit {proc.returncode})",
-                                           max_attempts=self.settings.max_attempts)
-                del self._workers[worker_id]
-                self._spawn(int(worker_id[1:].split("-")[0]))
+            try:
+                self._watch_once()
+            except Exception:  # pragma: no cover - e.g. a locked database: try again in half a second
+                import traceback
+
+                traceback.print_exc()
+
+    def _watch_once(self) -> None:
+        for worker_id, proc in list(self._workers.items()):
+            if proc.poll() is None or self._stopping.is_set():
+                continue
+            self.store.requeue_running(worker=worker_id, reason=f"requeued: worker died (exit {proc.returncode})",
+                                       max_attempts=self.settings.max_attempts)
+            del self._workers[worker_id]
+            self._spawn(int(worker_id[1:].split("-")[0]))
+            self.notify()
+        if self._stopping.is_set():
+            return
+        now = time.time()
+        running = self.store.running_jobs()
+        if any(j["worker"] not in self._workers and (j["lease_until"] or 0) < now for j in running):
+            if self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
+                                          max_attempts=self.settings.max_attempts, expired_before=now,
+                                          exclude_workers=set(self._workers)):
                 self.notify()
-            limit = self.settings.job_timeout_s
-            if limit:
-                now = time.time()
-                for job in self.store.running_jobs():
-                    if job["started_at"] and now - job["started_at"] > limit and job["worker"] in self._workers:
-                        self.store.fail_running(job["id"], f"the job ran longer than the limit of {limit:g} s")
-                        self._workers[job["worker"]].terminate()
+        limit = self.settings.job_timeout_s
+        if limit:
+            for job in running:
+                proc = self._workers.get(job["worker"])
+                if proc is None or not job["started_at"] or now - job["started_at"] <= limit:
+                    continue
+                cpu = _process_cpu(proc.pid)
+                if cpu is not None and job["cpu_start"] is not None:
+                    cpu = max(0.0, cpu - job["cpu_start"])
+                else:  # the worker's last lease renewal
+                    cpu = job["compute_seconds"]
+                self.store.fail_running(job["id"], f"the job ran longer than the limit of {limit:g} s",
+                                        cpu_seconds=cpu, price_per_compute_hour=self.settings.price_per_compute_hour)
+                proc.kill()
 
     # ---------------------------------------------------------------- reading parameters
     @functools.lru_cache(maxsize=256)  # noqa: B019 - one Platform per server; parameters never change
     def params(self, model_id: str) -> dict:
         with np.load(self.store.params_path(model_id), allow_pickle=False) as f:
             return {k: f[k] for k in f.files}
+
+
+def _process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process (Linux ``/proc``), as its own ``time.process_time()``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 # ======================================================================================================
@@ -185,7 +232,7 @@ class ModelIn(BaseModel):
     algorithm: str = Field(description="A learner of GET /v1/algorithms, e.g. ridge, svm_squared_hinge.")
     protocol: Literal["I", "II"] = Field("I", description="I: the platform tunes λ by cross-validation; "
                                                           "II: you give λ.")
-    lam: float | None = Field(None, gt=0, allow_inf_nan=False,
+    lam: Annotated[float, Strict()] | None = Field(None, gt=0, allow_inf_nan=False,
                               description="λ in the paper's units (sum loss, penalty without ½); Protocol II only.")
     release: Literal["parameters", "predictions"] = Field(
         "parameters", description="parameters: GET returns the model; predictions: black-box, predict only.")
@@ -319,17 +366,19 @@ def _dataset_out(rec: dict) -> dict:
 
 
 class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before buffering them."""
+    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes (``upload_limit`` for uploads) with
+    413, before buffering or parsing them."""
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, upload_limit: int, upload_path: str = "/v1/datasets"):
+        self.app, self.limit, self.upload_limit, self.upload_path = app, limit, upload_limit, upload_path
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.upload_limit if scope.get("path", "").rstrip("/") == self.upload_path else self.limit
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                return await self._refuse(send)
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                return await self._refuse(send, limit)
         received = 0
 
         async def limited_receive():
@@ -337,14 +386,14 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, f"The request body exceeds the limit of {self.limit} bytes.")
+                if received > limit:
+                    raise HTTPException(413, f"The request body exceeds the limit of {limit} bytes.")
             return message
 
         await self.app(scope, limited_receive, send)
 
-    async def _refuse(self, send):
-        body = json.dumps({"detail": f"The request body exceeds the limit of {self.limit} bytes."}).encode()
+    async def _refuse(self, send, limit):
+        body = json.dumps({"detail": f"The request body exceeds the limit of {limit} bytes."}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
@@ -381,11 +430,18 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes, upload_limit=settings.max_upload_bytes)
     bearer = HTTPBearer(auto_error=False, description="An API key from `hypersteal mlaas add-tenant`.")
     unauthorized = {401: {"model": Problem, "description": "Missing or unknown API key"}}
     missing = {404: {"model": Problem, "description": "No such resource of yours"}}
     malformed = {400: {"model": Problem, "description": "Malformed request body"}}
+
+    quota = {429: {"model": Problem, "description": "A quota of yours is used up; retry after Retry-After "
+                                                   "seconds"}}
+    broken = {500: {"model": Problem, "description": "This model's stored files are unreadable"}}
+
+    def too_many(message: str, retry_after: float) -> HTTPException:
+        return HTTPException(429, message, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
     def tenant(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> dict:
         who = None if creds is None else store.authenticate(creds.credentials)
@@ -407,23 +463,41 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
 
     # ------------------------------------------------------------------ datasets
     @app.post("/v1/datasets", status_code=201, response_model=DatasetOut, tags=["datasets"],
-              responses=unauthorized | malformed | {413: {"model": Problem}, 415: {"model": Problem},
-                                                    422: {"model": Problem}})
+              responses=unauthorized | malformed | quota | {413: {"model": Problem}, 415: {"model": Problem},
+                                                            422: {"model": Problem}, 503: {"model": Problem}})
     def upload_dataset(file: UploadFile = File(..., description="CSV (.csv, .csv.gz), Parquet or npz"),
                        target: str | None = Form(None, description="Target column (CSV and Parquet)."),
                        name: str | None = Form(None, max_length=200), who: dict = Depends(tenant)) -> dict:
         """Upload a dataset. CSV/Parquet: every column but ``target`` is a numeric feature. npz: arrays X, y."""
-        data = file.file.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(413, f"The file exceeds the limit of {settings.max_upload_bytes} bytes.")
+        used = store.storage_bytes(who["id"])
+        if used >= settings.max_storage_bytes:
+            raise too_many(f"Your datasets use {used} of your {settings.max_storage_bytes} bytes of storage.", 60)
+        src, out = store.tmp_path(".upload"), store.tmp_path(".npz")
         try:
-            parsed = parse_upload(data, file.filename, target, max_bytes=settings.max_upload_bytes,
-                                  max_rows=settings.max_rows, max_columns=settings.max_columns)
-        except UploadError as exc:
-            raise HTTPException(exc.status, exc.message) from None
-        rec = store.add_dataset(who["id"], X=parsed.X, y=parsed.y, feature_names=parsed.feature_names,
-                                name=name or file.filename, fmt=parsed.fmt, target=parsed.target, nbytes=len(data),
-                                meta=parsed.meta)
+            nbytes = 0
+            with open(src, "wb") as fh:
+                while chunk := file.file.read(2**20):
+                    nbytes += len(chunk)
+                    if nbytes > settings.max_upload_bytes:
+                        raise HTTPException(413, f"The file exceeds the limit of {settings.max_upload_bytes} bytes.")
+                    fh.write(chunk)
+            limits = Limits(max_rows=settings.max_rows, max_columns=settings.max_columns,
+                            max_bytes=settings.max_dataset_bytes)
+            try:
+                parsed = platform.parsers.parse(src, out, file.filename, target, limits)
+            except UploadError as exc:
+                headers = {"Retry-After": "5"} if exc.status == 503 else None
+                raise HTTPException(exc.status, exc.message, headers=headers) from None
+            if used + parsed["rows"] * parsed["columns"] * 8 > settings.max_storage_bytes:
+                raise too_many(f"This dataset would take your storage past its {settings.max_storage_bytes} "
+                               f"bytes ({used} used).", 60)
+            rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
+                                         name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
+                                         nbytes=nbytes, meta=parsed["meta"])
+        finally:
+            for p in (src, out):
+                with contextlib.suppress(OSError):
+                    p.unlink()
         return _dataset_out(rec)
 
     @app.get("/v1/datasets", response_model=list[DatasetOut], tags=["datasets"], responses=unauthorized)
@@ -439,7 +513,17 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return _dataset_out(rec)
 
     # ------------------------------------------------------------------ models
-    def model_out(rec: dict) -> dict:
+    def unreadable(model_id: str) -> HTTPException:
+        return HTTPException(500, f"The stored parameters of model {model_id} are unreadable; the platform's "
+                                  f"operator has to restore them (your other models are unaffected).")
+
+    def model_params(model_id: str) -> dict:
+        try:
+            return platform.params(model_id)
+        except Exception:
+            raise unreadable(model_id) from None
+
+    def model_out(rec: dict, strict: bool = True) -> dict:
         info = LEARNERS[rec["algorithm"]]
         meta = rec.get("meta") or {}
         out = {k: rec[k] for k in ("id", "dataset_id", "algorithm", "protocol", "release", "decimals", "passes",
@@ -450,7 +534,13 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         out.update(n_rows=meta.get("n_rows"), n_features=meta.get("n_features"), classes=meta.get("classes"))
         out["bill"] = _bill(store.usage_by_model(rec["tenant_id"], rec["id"]).get(rec["id"], {}))
         if rec["status"] == "succeeded" and rec["release"] == "parameters":
-            p = platform.params(rec["id"])
+            try:
+                p = platform.params(rec["id"])
+            except Exception:
+                if strict:
+                    raise unreadable(rec["id"]) from None
+                out["error"] = unreadable(rec["id"]).detail
+                return out
             coef, intercept = p["coef"].reshape(-1), float(p["intercept"])
             if rec["decimals"] is not None:
                 coef, intercept = np.round(coef, rec["decimals"]), round(intercept, rec["decimals"])
@@ -459,7 +549,7 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return out
 
     @app.post("/v1/models", status_code=202, response_model=ModelOut, tags=["models"],
-              responses=unauthorized | missing | malformed | {422: {"model": Problem}})
+              responses=unauthorized | missing | malformed | quota | {422: {"model": Problem}})
     def create_model(body: ModelIn, who: dict = Depends(tenant)) -> dict:
         """Queue a training job. Poll GET /v1/models/{id} until status is succeeded or failed."""
         ds = store.get_dataset(who["id"], body.dataset_id)
@@ -497,15 +587,18 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(422, f"Each class needs at least {folds} rows for this protocol.")
         rec = store.add_model(who["id"], {"dataset_id": ds["id"], "algorithm": info.name, "protocol": body.protocol,
                                           "lam": body.lam, "release": body.release, "decimals": body.decimals,
-                                          "passes": passes})
+                                          "passes": passes}, max_queued=settings.max_queued_jobs)
+        if rec is None:
+            raise too_many(f"You have {settings.max_queued_jobs} jobs queued, your limit; wait for some to start.", 10)
         platform.notify()
         return model_out(rec)
 
     @app.get("/v1/models", response_model=list[ModelOut], tags=["models"], responses=unauthorized)
     def list_models(who: dict = Depends(tenant)) -> list:
-        return [model_out(r) for r in store.list_models(who["id"])]
+        return [model_out(r, strict=False) for r in store.list_models(who["id"])]
 
-    @app.get("/v1/models/{model_id}", response_model=ModelOut, tags=["models"], responses=unauthorized | missing)
+    @app.get("/v1/models/{model_id}", response_model=ModelOut, tags=["models"],
+             responses=unauthorized | missing | broken)
     def get_model(model_id: str, who: dict = Depends(tenant)) -> dict:
         rec = store.get_model(who["id"], model_id)
         if rec is None:
@@ -513,8 +606,8 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         return model_out(rec)
 
     @app.post("/v1/models/{model_id}/predict", response_model=PredictOut, tags=["models"],
-              responses=unauthorized | missing | malformed | {409: {"model": Problem}, 413: {"model": Problem},
-                                                  422: {"model": Problem}})
+              responses=unauthorized | missing | malformed | quota | broken | {
+                  409: {"model": Problem}, 413: {"model": Problem}, 422: {"model": Problem}})
     def predict(model_id: str, body: PredictIn, who: dict = Depends(tenant)) -> dict:
         """Answer queries with a trained model; billed per row."""
         rec = store.get_model(who["id"], model_id)
@@ -525,7 +618,11 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         m = len(body.rows)
         if m > settings.max_predict_rows:
             raise HTTPException(413, f"At most {settings.max_predict_rows} rows per request.")
-        p = platform.params(model_id)
+        used = store.usage_this_minute(who["id"], "prediction")
+        if used + m > settings.max_prediction_rows_per_minute:
+            raise too_many(f"{used:.0f} rows predicted this minute; your limit is "
+                           f"{settings.max_prediction_rows_per_minute} a minute.", 60 - time.time() % 60)
+        p = model_params(model_id)
         coef = p["coef"].reshape(-1)
         if any(len(r) != coef.size for r in body.rows):
             raise HTTPException(422, f"Every row must have {coef.size} features.")

@@ -38,8 +38,20 @@ class Settings:
         Dollars per predicted row (default 0.0001, Amazon ML's batch price).
     max_upload_bytes : int
         Largest accepted request body for ``POST /v1/datasets`` (default 256 MiB); larger → 413.
+    max_dataset_bytes : int
+        Largest decompressed upload (CSV text, npz arrays, Parquet data) and largest float64 feature
+        matrix (default 1 GiB), checked from headers and metadata before the data is read.
+    max_json_bytes : int
+        Largest request body of every other call (prediction rows, training requests; default 8 MiB),
+        refused before it is parsed.
     max_rows, max_columns : int
         Largest accepted dataset.
+    parsers : int
+        Upload parser processes (uploads are never parsed in the server process).
+    parse_memory_bytes : int or None
+        Address-space limit (RLIMIT_AS) of each parser process (default 4 GiB; 0 or None: no limit).
+    parse_timeout_s : float
+        A parser still busy after this many seconds is killed and the upload refused (413).
     max_predict_rows : int
         Most rows in one ``POST /v1/models/{id}/predict`` request.
     cv_folds : int
@@ -55,15 +67,30 @@ class Settings:
     max_attempts : int
         A job whose worker died this many times is marked failed instead of requeued.
     job_timeout_s : float or None
-        Kill a job running longer than this (None: no limit).
+        Kill a job running longer than this (default one hour; 0 or None: no limit). The tenant is billed
+        for the CPU it used.
+    lease_s : float
+        A running job's lease: its worker renews it every ``lease_s / 4`` s; a job whose lease ran out
+        (its worker is gone) is requeued. A worker that loses its job's lease stops.
+    max_queued_jobs, max_running_jobs : int
+        Per tenant: jobs waiting (more → 429) and jobs trained at once (the rest wait in the queue).
+    max_storage_bytes : int
+        Per tenant: bytes of stored datasets (more → 429).
+    max_prediction_rows_per_minute : int
+        Per tenant: predicted rows per minute (more → 429 with ``Retry-After``).
     """
 
     workers: int = field(default_factory=_default_workers)
     price_per_compute_hour: float = 0.42
     price_per_prediction: float = 0.0001
     max_upload_bytes: int = 256 * 2**20
+    max_dataset_bytes: int = 2**30
+    max_json_bytes: int = 8 * 2**20
     max_rows: int = 20_000_000
     max_columns: int = 10_000
+    parsers: int = 2
+    parse_memory_bytes: int | None = 4 * 2**30
+    parse_timeout_s: float = 120.0
     max_predict_rows: int = 100_000
     cv_folds: int = 5
     grid: tuple[float, ...] = DEFAULT_GRID
@@ -71,7 +98,12 @@ class Settings:
     default_passes: int = 10
     max_passes: int = 100
     max_attempts: int = 3
-    job_timeout_s: float | None = None
+    job_timeout_s: float | None = 3600.0
+    lease_s: float = 10.0
+    max_queued_jobs: int = 20
+    max_running_jobs: int = 2
+    max_storage_bytes: int = 8 * 2**30
+    max_prediction_rows_per_minute: int = 1_000_000
 
     def __post_init__(self):
         self.grid = tuple(float(g) for g in self.grid)
@@ -79,6 +111,10 @@ class Settings:
             raise ValueError("grid must hold positive λ values.")
         if self.workers < 0:
             raise ValueError("workers must be >= 0 (0 queues jobs without running them).")
+        if self.parsers < 1:
+            raise ValueError("parsers must be >= 1.")
+        if not self.lease_s > 0:
+            raise ValueError("lease_s must be > 0.")
         if self.cv_folds < 2:
             raise ValueError("cv_folds must be >= 2.")
         for name in ("price_per_compute_hour", "price_per_prediction"):

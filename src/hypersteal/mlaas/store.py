@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -82,7 +83,9 @@ CREATE TABLE IF NOT EXISTS models (
     compute_seconds REAL,
     wall_seconds REAL,
     timings TEXT,
-    meta TEXT
+    meta TEXT,
+    lease_until REAL,
+    cpu_start REAL
 );
 CREATE INDEX IF NOT EXISTS models_tenant ON models(tenant_id);
 CREATE INDEX IF NOT EXISTS models_status ON models(status, queued_at);
@@ -97,7 +100,33 @@ CREATE TABLE IF NOT EXISTS usage (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_tenant ON usage(tenant_id);
+CREATE TABLE IF NOT EXISTS usage_minutes (
+    tenant_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    quantity REAL NOT NULL,
+    amount REAL NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, model_id, kind, minute)
+);
+CREATE INDEX IF NOT EXISTS usage_minutes_tenant ON usage_minutes(tenant_id, minute);
+CREATE TABLE IF NOT EXISTS usage_totals (
+    tenant_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    quantity REAL NOT NULL,
+    amount REAL NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, model_id, kind)
+);
 """
+
+#: PRAGMA user_version of the current layout; 0: before usage_totals (rebuilt from usage on open).
+_VERSION = 1
+
+#: Columns added after the first release: (table, column, type), added to older databases on open.
+_ADDED_COLUMNS = [("models", "lease_until", "REAL"), ("models", "cpu_start", "REAL")]
 
 _KEY_PREFIX = "hsk"
 
@@ -118,31 +147,66 @@ class Store:
     """All persistent state of one platform data directory."""
 
     def __init__(self, data_dir):
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
         self.root = Path(data_dir).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # tenants' data and the platform's secrets: the operator only
+            if self.root.stat().st_uid == os.getuid():
+                self.root.chmod(0o700)
         for sub in ("datasets", "params", "tmp"):
-            (self.root / sub).mkdir(exist_ok=True)
+            (self.root / sub).mkdir(mode=0o700, exist_ok=True)
         self.db_path = self.root / "platform.db"
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            for table, column, kind in _ADDED_COLUMNS:
+                have = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # another process added it first
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        if self._version() < _VERSION:
+            with self.transaction() as db:  # running totals of a database that kept one row per request
+                if db.execute("PRAGMA user_version").fetchone()[0] < _VERSION:
+                    db.execute("DELETE FROM usage_totals")
+                    db.execute(
+                        "INSERT INTO usage_totals (tenant_id, model_id, kind, quantity, amount, count) "
+                        "SELECT tenant_id, COALESCE(model_id, ''), kind, SUM(quantity), SUM(amount), COUNT(*) "
+                        "FROM usage GROUP BY tenant_id, COALESCE(model_id, ''), kind")
+                    db.execute(f"PRAGMA user_version = {_VERSION}")
+
+    def _version(self) -> int:
+        with self.connect() as db:
+            return db.execute("PRAGMA user_version").fetchone()[0]
 
     # ------------------------------------------------------------------ plumbing
-    @contextlib.contextmanager
-    def connect(self):
+    def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=60000")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
-        try:
-            yield db
-        finally:
-            db.close()
+        return db
+
+    def connect(self):
+        """A connection of this thread, kept open: closing a database's last connection checkpoints the WAL
+        with an fsync, which made every write cost ~20 ms. Used inside a transaction of the same thread, a
+        separate connection (closed after use)."""
+        db = getattr(self._local, "db", None)
+        if db is not None and not db.in_transaction:
+            return contextlib.nullcontext(db)
+        fresh = self._open()
+        if db is None:
+            self._local.db = fresh
+            return contextlib.nullcontext(fresh)
+        return contextlib.closing(fresh)
 
     @contextlib.contextmanager
     def transaction(self):
-        with self.connect() as db:
+        """A write transaction. The threads of one process queue on a lock first: SQLite's own busy handler
+        sleeps up to 100 ms between retries, which made write latency under many concurrent requests
+        jump by whole sleeps; other processes (workers) still meet the busy handler."""
+        with self._write_lock, self.connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -217,24 +281,34 @@ class Store:
     def add_dataset(self, tenant_id: str, *, X: np.ndarray, y: np.ndarray, feature_names, name, fmt, target,
                     nbytes: int, meta: dict) -> dict:
         """Write the arrays, then the record; on any failure neither stays."""
-        dataset_id = new_id("ds")
-        final = self.dataset_path(dataset_id)
+        from .uploads import write_dataset
+
         tmp = self.tmp_path(".npz")
         try:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, X=X, y=y, feature_names=np.asarray(feature_names, dtype=str))
-            os.replace(tmp, final)
+            write_dataset(tmp, X, y, feature_names)
+            return self.add_dataset_file(tenant_id, tmp, rows=int(X.shape[0]), columns=int(X.shape[1]), name=name,
+                                         fmt=fmt, target=target, nbytes=nbytes, meta=meta)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def add_dataset_file(self, tenant_id: str, path, *, rows: int, columns: int, name, fmt, target, nbytes: int,
+                         meta: dict) -> dict:
+        """Move a written dataset file (in ``tmp/``) into place, then add the record; on any failure
+        neither stays."""
+        dataset_id = new_id("ds")
+        final = self.dataset_path(dataset_id)
+        try:
+            os.replace(path, final)
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO datasets (id, tenant_id, name, format, target, rows, columns, bytes, meta, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (dataset_id, tenant_id, name, fmt, target, int(X.shape[0]), int(X.shape[1]), int(nbytes),
-                     json.dumps(meta), _now()),
+                    (dataset_id, tenant_id, name, fmt, target, rows, columns, int(nbytes), json.dumps(meta), _now()),
                 )
         except BaseException:
-            for p in (tmp, final):
-                with contextlib.suppress(OSError):
-                    p.unlink()
+            with contextlib.suppress(OSError):
+                final.unlink()
             raise
         return self.get_dataset(tenant_id, dataset_id)
 
@@ -255,14 +329,26 @@ class Store:
             rows = db.execute("SELECT * FROM datasets WHERE tenant_id = ? ORDER BY created_at", (tenant_id,))
             return [self._dataset_record(r) for r in rows]
 
+    def storage_bytes(self, tenant_id: str) -> int:
+        """Bytes of the tenant's stored feature matrices (rows × columns × 8)."""
+        with self.connect() as db:
+            return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
+                                  (tenant_id,)).fetchone()[0])
+
     def load_dataset(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self.dataset_path(dataset_id), allow_pickle=False) as f:
             return f["X"], f["y"]
 
     # ------------------------------------------------------------------ models and jobs
-    def add_model(self, tenant_id: str, spec: dict) -> dict:
+    def add_model(self, tenant_id: str, spec: dict, *, max_queued: int | None = None) -> dict | None:
+        """Queue a job; None if the tenant already has ``max_queued`` jobs queued (checked in the same
+        transaction)."""
         model_id = new_id("mdl")
         with self.transaction() as db:
+            if max_queued is not None and db.execute(
+                    "SELECT COUNT(*) FROM models WHERE tenant_id = ? AND status = 'queued'",
+                    (tenant_id,)).fetchone()[0] >= max_queued:
+                return None
             db.execute(
                 "INSERT INTO models (id, tenant_id, dataset_id, algorithm, protocol, lam_given, release, decimals, "
                 "passes, status, created_at, queued_at, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
@@ -295,24 +381,40 @@ class Store:
             rows = db.execute("SELECT * FROM models WHERE tenant_id = ? ORDER BY queued_at", (tenant_id,))
             return [self._model_record(r) for r in rows]
 
-    def claim_job(self, worker: str) -> dict | None:
+    def claim_job(self, worker: str, *, lease_s: float = 60.0, max_running: int | None = None) -> dict | None:
         """Atomically take the next queued job: fair share first (the tenant with the fewest running
-        jobs), then first come, first served."""
+        jobs), then first come, first served; tenants with ``max_running`` jobs running wait. The job is
+        leased to ``worker`` for ``lease_s`` seconds (renewed by :meth:`renew_lease`)."""
         token = uuid.uuid4().hex
+        running = "(SELECT COUNT(*) FROM models r WHERE r.tenant_id = m.tenant_id AND r.status = 'running')"
         with self.transaction() as db:
-            row = db.execute(
-                "SELECT m.id FROM models m WHERE m.status = 'queued' ORDER BY "
-                "(SELECT COUNT(*) FROM models r WHERE r.tenant_id = m.tenant_id AND r.status = 'running'), "
-                "m.queued_at LIMIT 1"
-            ).fetchone()
+            sql = "SELECT m.id FROM models m WHERE m.status = 'queued' "
+            args: list = []
+            if max_running is not None:
+                sql += f"AND {running} < ? "
+                args.append(int(max_running))
+            row = db.execute(sql + f"ORDER BY {running}, m.queued_at LIMIT 1", args).fetchone()
             if row is None:
                 return None
+            now = time.time()
             db.execute(
-                "UPDATE models SET status = 'running', worker = ?, token = ?, started_at = ?, "
-                "attempts = attempts + 1 WHERE id = ?",
-                (worker, token, time.time(), row["id"]),
+                "UPDATE models SET status = 'running', worker = ?, token = ?, started_at = ?, lease_until = ?, "
+                "cpu_start = NULL, attempts = attempts + 1 WHERE id = ?",
+                (worker, token, now, now + lease_s, row["id"]),
             )
         return self.get_model(None, row["id"])
+
+    def renew_lease(self, model_id: str, token: str, lease_s: float, *, cpu_start: float | None = None,
+                    cpu_seconds: float | None = None) -> bool:
+        """Extend a running job's lease (and record its worker's CPU meter); False if the job is no longer
+        this worker's (requeued, timed out), in which case the worker must stop working on it."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE models SET lease_until = ?, cpu_start = COALESCE(?, cpu_start), "
+                "compute_seconds = COALESCE(?, compute_seconds) WHERE id = ? AND token = ? AND status = 'running'",
+                (time.time() + lease_s, cpu_start, cpu_seconds, model_id, token),
+            )
+            return cur.rowcount == 1
 
     def finish_job(self, model_id: str, token: str, *, status: str, lam_used=None, cv=None, compute_seconds=None,
                    wall_seconds=None, timings=None, meta_update=None, error=None, charge=None) -> bool:
@@ -331,76 +433,130 @@ class Store:
             )
             if charge is not None:
                 quantity, amount = charge
-                db.execute(
-                    "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
-                    "VALUES (?, ?, 'training', ?, 'cpu_seconds', ?, ?)",
-                    (row["tenant_id"], model_id, quantity, amount, _now()),
-                )
+                self._charge(db, row["tenant_id"], model_id, "training", quantity, "cpu_seconds", amount)
         return True
 
-    def requeue_running(self, *, worker: str | None, reason: str, max_attempts: int) -> list[str]:
-        """Put running jobs (all, or one worker's) back in the queue; fail those out of attempts."""
+    def requeue_running(self, *, worker: str | None, reason: str, max_attempts: int,
+                        expired_before: float | None = None, exclude_workers=()) -> list[str]:
+        """Put running jobs (all, or one worker's, or those whose lease ended before ``expired_before``
+        and whose worker is not in ``exclude_workers``) back in the queue; fail those out of attempts."""
         touched = []
         with self.transaction() as db:
-            if worker is None:
-                rows = db.execute("SELECT id, attempts, notes FROM models WHERE status = 'running'").fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT id, attempts, notes FROM models WHERE status = 'running' AND worker = ?", (worker,)
-                ).fetchall()
-            for r in rows:
+            sql, args = "SELECT id, attempts, notes, worker FROM models WHERE status = 'running'", []
+            if worker is not None:
+                sql += " AND worker = ?"
+                args.append(worker)
+            if expired_before is not None:
+                sql += " AND (lease_until IS NULL OR lease_until < ?)"
+                args.append(expired_before)
+            for r in db.execute(sql, args).fetchall():
+                if r["worker"] in exclude_workers:
+                    continue
                 notes = json.loads(r["notes"]) + [f"{_now()}: {reason}"]
                 if r["attempts"] >= max_attempts:
                     db.execute(
                         "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, "
-                        "error = ?, notes = ? WHERE id = ?",
+                        "lease_until = NULL, error = ?, notes = ? WHERE id = ?",
                         (time.time(), f"{reason}; gave up after {r['attempts']} attempts", json.dumps(notes), r["id"]),
                     )
                 else:
                     db.execute(
-                        "UPDATE models SET status = 'queued', worker = NULL, token = NULL, notes = ? WHERE id = ?",
+                        "UPDATE models SET status = 'queued', worker = NULL, token = NULL, lease_until = NULL, "
+                        "compute_seconds = NULL, cpu_start = NULL, notes = ? WHERE id = ?",
                         (json.dumps(notes), r["id"]),
                     )
                 touched.append(r["id"])
         return touched
 
-    def fail_running(self, model_id: str, error: str) -> None:
+    def end_leases(self, workers) -> None:
+        """End the leases of these (stopped) workers' jobs, so the next start requeues them at once."""
+        workers = list(workers)
+        if not workers:
+            return
         with self.transaction() as db:
+            db.execute(f"UPDATE models SET lease_until = 0 WHERE status = 'running' AND worker IN "
+                       f"({', '.join('?' * len(workers))})", workers)
+
+    def fail_running(self, model_id: str, error: str, *, cpu_seconds: float | None = None,
+                     price_per_compute_hour: float = 0.0) -> bool:
+        """Mark a running job failed (the time limit); bill ``cpu_seconds`` if given."""
+        with self.transaction() as db:
+            row = db.execute("SELECT tenant_id FROM models WHERE id = ? AND status = 'running'",
+                             (model_id,)).fetchone()
+            if row is None:
+                return False
             db.execute(
-                "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, error = ? "
-                "WHERE id = ? AND status = 'running'",
-                (time.time(), error, model_id),
+                "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, "
+                "lease_until = NULL, compute_seconds = ?, error = ? WHERE id = ?",
+                (time.time(), cpu_seconds, error, model_id),
             )
+            if cpu_seconds is not None:
+                self._charge(db, row["tenant_id"], model_id, "training", cpu_seconds, "cpu_seconds",
+                             cpu_seconds / 3600.0 * price_per_compute_hour)
+        return True
 
     def running_jobs(self) -> list[dict]:
         with self.connect() as db:
-            return [dict(r) for r in db.execute("SELECT id, worker, started_at FROM models WHERE status = 'running'")]
+            return [dict(r) for r in db.execute(
+                "SELECT id, worker, started_at, lease_until, cpu_start, compute_seconds FROM models "
+                "WHERE status = 'running'")]
 
     def count_queued(self) -> int:
         with self.connect() as db:
             return db.execute("SELECT COUNT(*) FROM models WHERE status = 'queued'").fetchone()[0]
 
     # ------------------------------------------------------------------ the meter
-    def record_usage(self, tenant_id: str, model_id: str | None, kind: str, quantity: float, unit: str,
+    @staticmethod
+    def _charge(db, tenant_id: str, model_id: str, kind: str, quantity: float, unit: str, amount: float) -> None:
+        """One metered event (a training job) in the log and the running totals (inside a transaction)."""
+        db.execute(
+            "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (tenant_id, model_id, kind, quantity, unit, amount, _now()),
+        )
+        Store._add_total(db, tenant_id, model_id, kind, quantity, amount)
+
+    @staticmethod
+    def _add_total(db, tenant_id, model_id, kind, quantity, amount) -> None:
+        db.execute(
+            "INSERT INTO usage_totals (tenant_id, model_id, kind, quantity, amount, count) VALUES (?, ?, ?, ?, ?, 1) "
+            "ON CONFLICT (tenant_id, model_id, kind) DO UPDATE SET quantity = quantity + excluded.quantity, "
+            "amount = amount + excluded.amount, count = count + 1",
+            (tenant_id, model_id or "", kind, quantity, amount),
+        )
+
+    def record_usage(self, tenant_id: str, model_id: str, kind: str, quantity: float, unit: str,
                      amount: float) -> None:
+        """Meter a request (predictions): added to the tenant's bucket of this minute and the running totals,
+        so the stored rows grow with models × minutes, not with requests."""
+        minute = int(time.time() // 60)
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (tenant_id, model_id, kind, quantity, unit, amount, _now()),
+                "INSERT INTO usage_minutes (tenant_id, model_id, kind, minute, quantity, amount, count) "
+                "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (tenant_id, model_id, kind, minute) DO UPDATE SET "
+                "quantity = quantity + excluded.quantity, amount = amount + excluded.amount, count = count + 1",
+                (tenant_id, model_id or "", kind, minute, quantity, amount),
             )
+            self._add_total(db, tenant_id, model_id, kind, quantity, amount)
+
+    def usage_this_minute(self, tenant_id: str, kind: str) -> float:
+        """The tenant's metered quantity (rows) of ``kind`` in the current minute."""
+        minute = int(time.time() // 60)
+        with self.connect() as db:
+            row = db.execute("SELECT SUM(quantity) FROM usage_minutes WHERE tenant_id = ? AND minute = ? AND kind = ?",
+                             (tenant_id, minute, kind)).fetchone()
+        return float(row[0] or 0.0)
 
     def usage_by_model(self, tenant_id: str, model_id: str | None = None) -> dict:
-        """{model_id: {kind: (quantity, amount)}} for one tenant (or one model)."""
-        sql = ("SELECT model_id, kind, SUM(quantity) AS q, SUM(amount) AS a, COUNT(*) AS c FROM usage "
-               "WHERE tenant_id = ?")
+        """{model_id: {kind: (quantity, amount, count)}} for one tenant (or one model), from the running
+        totals (one row per model and kind)."""
+        sql = "SELECT model_id, kind, quantity AS q, amount AS a, count AS c FROM usage_totals WHERE tenant_id = ?"
         args: list = [tenant_id]
         if model_id is not None:
             sql += " AND model_id = ?"
             args.append(model_id)
-        sql += " GROUP BY model_id, kind"
         out: dict = {}
         with self.connect() as db:
             for r in db.execute(sql, args):
-                out.setdefault(r["model_id"], {})[r["kind"]] = (float(r["q"]), float(r["a"]), int(r["c"]))
+                out.setdefault(r["model_id"] or None, {})[r["kind"]] = (float(r["q"]), float(r["a"]), int(r["c"]))
         return out

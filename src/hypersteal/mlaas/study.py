@@ -53,6 +53,10 @@ def _platform(**overrides):
 
     overrides.setdefault("workers", max(1, min(2, os.cpu_count() or 1)))
     overrides.setdefault("max_upload_bytes", 8 * 2**30)
+    # one trusted tenant on a private platform: the limits against hostile tenants make room for the paper's sizes
+    for name, value in (("max_dataset_bytes", 16 * 2**30), ("parse_memory_bytes", 0), ("parse_timeout_s", 3600.0),
+                        ("max_storage_bytes", 2**40), ("max_queued_jobs", 10**6), ("job_timeout_s", 0)):
+        overrides.setdefault(name, value)
     return EmbeddedPlatform(**overrides)
 
 

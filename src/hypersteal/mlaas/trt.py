@@ -121,6 +121,10 @@ def trt_curve(client, X, y, algorithm: str, fractions, *, test_size: float = 0.5
               X_test=None, y_test=None, timeout: float = 7200.0, min_rows: int = 20) -> dict:
     """Train-Steal-Retrain at several fractions, sharing M1 and the uploads. Returns
     ``{"M1": {...}, "runs": [one train_steal_retrain result per fraction], ...}``."""
+    fractions = list(fractions)
+    bad = [q for q in fractions if not isinstance(q, (int, float)) or isinstance(q, bool) or not 0 < q <= 1]
+    if not fractions or bad:
+        raise ValueError(f"fractions must be numbers in (0, 1] (0.03 = 3%); got {bad or fractions}.")
     t0 = time.perf_counter()
     info = client.learner(algorithm)
     task = info["task"]
