@@ -184,7 +184,7 @@ def test_kernel_ridge_n_queries(kdata):
     model = KernelRidge(alpha=0.1, kernel="rbf", gamma=0.5).fit(X, y)
     api = API(model.predict)
     ext = extract_parameters("KRR", api, 4, X_train=X, kernel="rbf", gamma=0.5)
-    assert api.rows == len(X)  # no intercept in KernelRidge (nor in DESIGN §2's objective)
+    assert api.rows == len(X)  # no intercept in KernelRidge (nor in docs/conventions.md's objective)
     assert_params(ext.params, {"dual_coef": model.dual_coef_, "intercept": 0.0})
 
 

@@ -1,6 +1,6 @@
-"""Reference trainers: each fit is a stationary point of the paper's objective (DESIGN §2).
+"""Reference trainers: each fit is a stationary point of the paper's objective (docs/conventions.md).
 
-The gradients here are written independently of :mod:`hypersteal.learners`, from DESIGN §2's table
+The gradients here are written independently of :mod:`hypersteal.learners`, from the table of docs/conventions.md
 (b = ∂loss, a = ∂R), and are themselves checked against finite differences of
 :func:`~hypersteal.learners.objective_value`, which is in turn checked against scikit-learn's own
 reported losses.
@@ -241,7 +241,7 @@ def test_lasso_kkt_and_scikit_learn(lam):
     b, b_c, scale = linear_parts("lasso", X, y, p)
     check_l1_kkt(b, p["coef"], lam)
     assert abs(b_c) <= 1e-10 * scale
-    m = Lasso(alpha=lam / (2 * n), tol=1e-14, max_iter=1_000_000).fit(X, y)  # DESIGN: λ = 2n·alpha
+    m = Lasso(alpha=lam / (2 * n), tol=1e-14, max_iter=1_000_000).fit(X, y)  # docs/conventions.md: λ = 2n·alpha
     assert_allclose(p["coef"], m.coef_, rtol=1e-5, atol=1e-6 * np.abs(m.coef_).max())
 
 
@@ -261,7 +261,7 @@ def test_elastic_net_kkt_and_scikit_learn(lam1, lam2):
     w = p["coef"]
     b, _, _ = linear_parts("elastic_net", X, y, p)
     check_l1_kkt(b, w, lam1, extra=2 * lam2 * w)
-    alpha = lam1 / (2 * n) + lam2 / n  # DESIGN: λ1 = 2n·alpha·r, λ2 = n·alpha·(1 − r)
+    alpha = lam1 / (2 * n) + lam2 / n  # docs/conventions.md: λ1 = 2n·alpha·r, λ2 = n·alpha·(1 − r)
     m = ElasticNet(alpha=alpha, l1_ratio=lam1 / (2 * n) / alpha, tol=1e-14, max_iter=1_000_000).fit(X, y)
     assert_allclose(w, m.coef_, rtol=1e-5, atol=1e-6 * np.abs(m.coef_).max())
 
@@ -274,7 +274,7 @@ def test_logistic_l1_kkt_and_scikit_learn(data, lam):
     b, b_c, scale = linear_parts("logistic_l1", X, y, p)
     check_l1_kkt(b, p["coef"], lam)
     assert abs(b_c) <= 1e-10 * scale
-    if data == "synthetic":  # saga converges on this small well-conditioned problem; DESIGN: λ = 1/C
+    if data == "synthetic":  # saga converges on this small well-conditioned problem; docs/conventions.md: λ = 1/C
         m = LogisticRegression(solver="saga", l1_ratio=1.0, C=1 / lam, tol=1e-13, max_iter=100_000).fit(X, y)
         assert_allclose(p["coef"], m.coef_.ravel(), rtol=1e-6, atol=1e-8)
         assert_allclose(p["intercept"], m.intercept_[0], rtol=1e-6, atol=1e-8)
@@ -456,7 +456,7 @@ def test_mlp_large_lambda_gives_exactly_zero_weights():
 
 
 def test_mlp_objective_matches_scikit_learn_loss():
-    """objective_value agrees with scikit-learn's own loss_ through DESIGN §2's mappings."""
+    """objective_value agrees with scikit-learn's own loss_ through docs/conventions.md's mappings."""
     X, y = iris2()
     n, lam = len(y), 0.05
     with warnings.catch_warnings():

@@ -1,6 +1,6 @@
 """The native-hyperparameter table: every supported scikit-learn estimator, every solver and variant,
 native values over seven decades (10⁻³…10³), two datasets each — recovered through
-``steal_from_estimator`` in the estimator's own names (DESIGN §2).
+``steal_from_estimator`` in the estimator's own names (docs/conventions.md).
 
 Each cell fits an estimator at a known native value with tight solver settings, steals, and lands in
 one of these (anything else fails):

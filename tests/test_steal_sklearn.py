@@ -1,4 +1,4 @@
-"""Stolen λ against ground truth fitted by scikit-learn, mapped through DESIGN §2.
+"""Stolen λ against ground truth fitted by scikit-learn, mapped through docs/conventions.md.
 
 Every case fits a scikit-learn estimator at a known λ (via its native parameter), hands its
 parameters to ``hypersteal.steal`` and compares. Where the stationarity conditions leave λ

@@ -683,10 +683,11 @@ def steal_stacked(algorithm: str, problems, *, identifiable_rtol: float = _polic
 
 
 def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol, problems=None,
-            bound: GradientBound | None = None) -> StealResult:
-    """Solve for λ. ``problems`` (a list of (data, params)) stacks several sub-problems sharing λ."""
+            bound: GradientBound | None = None, dense: bool = False) -> StealResult:
+    """Solve for λ. ``problems`` (a list of (data, params)) stacks several sub-problems sharing λ; ``dense``
+    solves their stacked system as one (the reference for :mod:`hypersteal._stacked`'s fast path)."""
     problems = problems or [(data, params)]
-    if len(problems) > 1:  # the fast path for stacked hinge sub-problems, ending in conclude() too
+    if len(problems) > 1 and not dense:  # the fast path for stacked sub-problems, ending in conclude() too
         from ._stacked import attack_stacked
 
         return attack_stacked(objective, problems, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)

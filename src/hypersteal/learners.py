@@ -1,8 +1,8 @@
 """Reference trainers: fit each learner at a given λ, to tight tolerance, in the paper's convention.
 
-Every objective is written as in DESIGN §2: losses are **sums** over the rows, regularisers carry
-**no ½**, an intercept c is unpenalised unless ``intercept_scaling`` says otherwise, and network biases
-are never penalised. :func:`train` returns the parameters with scikit-learn's attribute names:
+Every objective is written in the paper's convention (docs/conventions.md): losses are **sums** over the
+rows, regularisers carry **no ½**, an intercept c is unpenalised unless ``intercept_scaling`` says
+otherwise, and network biases are never penalised. :func:`train` returns the parameters with scikit-learn's attribute names:
 
 * linear models: ``{"coef": (d,) or (classes, d), "intercept": float or (classes,)}``
 * kernel models: ``{"dual_coef": (n,), "intercept": float}``, f(x) = Σ_i dual_coef_i k(x_i, x) + c
@@ -77,7 +77,7 @@ def _single_blas_thread(func):
     """Run ``func`` with one BLAS thread.
 
     The trainers factorise many small dense matrices, where one thread is fastest and several
-    threads on a busy machine were measured up to 100× slower (DESIGN §4 also times learners with
+    threads on a busy machine were measured up to 100× slower (the MLaaS study also times learners with
     single-threaded BLAS).
     """
 

@@ -6,7 +6,7 @@ from ._validation import InputError, suggest
 
 __all__ = ["ALGORITHMS", "ALIASES", "canonical_name"]
 
-#: Canonical names, in the order of DESIGN §2, with the paper's abbreviation.
+#: Canonical names, in the order of docs/conventions.md, with the paper's abbreviation.
 ALGORITHMS: dict[str, str] = {
     "ridge": "RR",
     "lasso": "LASSO",

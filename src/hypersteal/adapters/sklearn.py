@@ -1,7 +1,7 @@
 """Steal straight from fitted scikit-learn estimators, and answer in their own parameter names.
 
 Each adapter turns an estimator into (algorithm, model options, params) and maps the paper's λ back
-to the estimator's native hyperparameter (DESIGN §2, checked against scikit-learn fits in the tests):
+to the estimator's native hyperparameter (docs/conventions.md, checked against scikit-learn fits in the tests):
 
 ==========================================  =============================================
 estimator                                   mapping
@@ -160,7 +160,7 @@ def _logistic(est, X):
 def _linear_svc(est, X):
     _refuse_class_weight(est)
     if est.penalty != "l2":
-        raise InputError("LinearSVC(penalty='l1') is not supported yet; only the L2 penalty of DESIGN §2.")
+        raise InputError("LinearSVC(penalty='l1') is not supported yet; only its L2 penalty is supported.")
     algo = "svm_hinge" if est.loss == "hinge" else "svm_squared_hinge"
     opts = {"intercept_scaling": float(est.intercept_scaling)} if est.fit_intercept else {"fit_intercept": False}
     return algo, opts, _linear_params(est), lambda lam: {"C": 1 / (2 * lam["lambda"])}
@@ -209,7 +209,7 @@ def _mlp(est, X):
     opts = {"activation": est.activation}
     if getattr(est, "loss", "squared_error") not in ("squared_error", "log_loss"):
         raise InputError(f"{type(est).__name__}(loss={est.loss!r}) is not supported; only the squared error "
-                         "(MLPRegressor) and the cross-entropy (MLPClassifier) of DESIGN §2.")
+                         "(MLPRegressor) and the cross-entropy (MLPClassifier).")
     if hasattr(est, "classes_"):
         if getattr(est, "out_activation_", "") not in ("logistic", "softmax"):
             raise InputError(f"MLPClassifier with output {est.out_activation_!r} (multi-label) is not supported.")

@@ -5,7 +5,7 @@ objective each learner minimises, whether the intercept is penalised and how the
 to the library's own.  The tuning recipe (λ grid, folds, seed) is the platform's secret and lives in
 :class:`~hypersteal.mlaas.settings.Settings`.
 
-Every λ here is in the paper's units (DESIGN §2: sum losses, penalties without ½).  Training uses
+Every λ here is in the paper's units (docs/conventions.md: sum losses, penalties without ½).  Training uses
 scikit-learn, imported only when a job runs.
 """
 
