@@ -2,7 +2,8 @@
 
 Every objective is written in the paper's convention (docs/conventions.md): losses are **sums** over the
 rows, regularisers carry **no ½**, an intercept c is unpenalised unless ``intercept_scaling`` says
-otherwise, and network biases are never penalised. :func:`train` returns the parameters with scikit-learn's attribute names:
+otherwise, and network biases are never penalised. :func:`train` returns the parameters with
+scikit-learn's attribute names:
 
 * linear models: ``{"coef": (d,) or (classes, d), "intercept": float or (classes,)}``
 * kernel models: ``{"dual_coef": (n,), "intercept": float}``, f(x) = Σ_i dual_coef_i k(x_i, x) + c
