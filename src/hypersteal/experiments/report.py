@@ -58,7 +58,7 @@ def tables(name: str, section: dict) -> list[tuple[str, list[str], list[list[str
                 ["log-log slope of the second-order term", _e(s["loglog_slope_second_order"], "{:.3f}")],
                 ["Δw where quadratic = linear (extrapolated)", _e(s["crossover_dw"], "{:.3g}")]]
         if s.get("first_bad_dw") is not None:
-            rows.append(["Δw from which λ̂ ≤ 0 (not identifiable)", _e(s["first_bad_dw"], "{:.3g}")])
+            rows.append(["Δw from which λ̂ is not identifiable or ≤ 0", _e(s["first_bad_dw"], "{:.3g}")])
         return [("Theorem 2 check (RR, λ = 1)", ["quantity", "value"], rows)]
     if name == "defence" and s.get("table"):
         ks = sorted({t["decimals"] for t in s["table"]})

@@ -3,8 +3,8 @@
 RR on Diabetes at λ = 1: the exact parameters w*, then one coordinate moved, w* + Δw·e_j, and the
 absolute error |λ̂ − λ| of the least-squares estimate measured beside the first-order prediction
 |Δw · ∂λ̂/∂w_j| of :meth:`hypersteal.StealResult.gradient`. Their difference is the second-order
-term; on log axes it has slope 2. Far out the estimate turns negative (not identifiable) and the
-error levels off, which the figure and findings say.
+term; on log axes it has slope 2. Far out the estimate is not identifiable and turns negative, and
+the error saturates, which the figure and findings say.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def plot(settings: dict, rows: list[dict], out_dir) -> list[str]:
         err = np.array([s["abs_error"] for s in sw])
         b.loglog(dws[good], err[good], "o", ms=4, color="C0", label="measured |λ̂ − λ|")
         if (~good).any():
-            b.loglog(dws[~good], err[~good], "x", ms=6, color="C3", label="same, λ̂ ≤ 0 (not identifiable)")
+            b.loglog(dws[~good], err[~good], "x", ms=6, color="C3", label="same, not identifiable or λ̂ ≤ 0")
         b.loglog(dws, [s["first_order"] for s in sw], "-", lw=1.2, color="C1", label="first order (slope 1)")
         sec = np.array([max(s["second_order"], 1e-18) for s in sw])
         fit = good & (dws <= reg["second_order_fit_max_dw"])
@@ -147,7 +147,7 @@ def plot(settings: dict, rows: list[dict], out_dir) -> list[str]:
         title = (f"second-order term ∝ Δw² (fitted to Δw ≤ {reg['second_order_fit_max_dw']:g}), "
                  "small beside the linear term")
         if reg["first_bad_dw"] is not None:
-            title += f";\nλ̂ ≤ 0 from Δw ≈ {reg['first_bad_dw']:.3g}: the error levels off there"
+            title += f";\nnot identifiable (λ̂ → ≤ 0) from Δw ≈ {reg['first_bad_dw']:.3g}: the error saturates"
         b.set_title(title, fontsize=8)
         b.legend(fontsize=7)
         b.grid(alpha=0.3, which="major")
@@ -178,8 +178,8 @@ def findings(settings: dict, summary: dict) -> list[str]:
     if s.get("first_bad_dw") is not None:
         out.append(
             f"The extended sweep does not reach a quadratic regime: extrapolated, the quadratic term would equal "
-            f"the linear one at Δw ≈ {s['crossover_dw']:.3g}, but λ̂ is already ≤ 0 (not identifiable) from "
-            f"Δw ≈ {s['first_bad_dw']:.3g}, and from there the error levels off (|λ̂ − λ| = "
+            f"the linear one at Δw ≈ {s['crossover_dw']:.3g}, but λ̂ is not identifiable (and turns negative) "
+            f"from Δw ≈ {s['first_bad_dw']:.3g}, and from there the error saturates (|λ̂ − λ| = "
             f"{s['plateau_abs_error']:.3g} at the last Δw, λ̂ = {s['plateau_estimate']:.3g}) instead of growing "
             "as Δw²."
         )
