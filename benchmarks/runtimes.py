@@ -88,11 +88,11 @@ def render(store: dict) -> str:
     ]
     for key, (what, shown, _) in ENTRIES.items():
         r = store.get(key)
-        if r is None:
+        if r is None or "wall_s" not in r:
             continue
         lines.append(f"| `{key}` | {what} | `{shown}` | {_fmt(r['wall_s'])} | {_fmt(r['cpu_s'])} | "
                      f"{r['peak_rss_mb']:.0f} MB | {r['cpus']}, {r['load_before']:.1f} | {r['date']} |")
-    notes = [f"- `{k}`: {r['note']}" for k, r in store.items() if r.get("note")]
+    notes = [f"- `{k}` (`{ENTRIES[k][1]}`): {r['note']}" for k, r in store.items() if r.get("note")]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
@@ -107,7 +107,7 @@ def main() -> None:
     if not a.render_only:
         for key in a.only or DEFAULT:
             print(f"measuring {key}: {ENTRIES[key][1]}", flush=True)
-            store[key] = measure(ENTRIES[key][2])
+            store[key] = measure(ENTRIES[key][2])  # a new measurement replaces the row and any note
             print(f"  wall {_fmt(store[key]['wall_s'])}, CPU {_fmt(store[key]['cpu_s'])}", flush=True)
             STORE.write_text(json.dumps(store, indent=1) + "\n")
     PAGE.write_text(render(store))

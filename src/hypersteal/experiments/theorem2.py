@@ -147,7 +147,8 @@ def plot(settings: dict, rows: list[dict], out_dir) -> list[str]:
         title = (f"second-order term ∝ Δw² (fitted to Δw ≤ {reg['second_order_fit_max_dw']:g}), "
                  "small beside the linear term")
         if reg["first_bad_dw"] is not None:
-            title += f";\nnot identifiable (λ̂ → ≤ 0) from Δw ≈ {reg['first_bad_dw']:.3g}: the error saturates"
+            title += (f";\nnot identifiable from Δw ≈ {reg['first_bad_dw']:.3g} (λ̂ falls to 0 and below): "
+                      "the error saturates")
         b.set_title(title, fontsize=8)
         b.legend(fontsize=7)
         b.grid(alpha=0.3, which="major")
