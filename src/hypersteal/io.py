@@ -68,6 +68,13 @@ def _npz_array(f, key: str, path: Path):
                          "numeric arrays (e.g. numpy.asarray(a, dtype=float)).") from None
 
 
+def _is_parquet_folder(text: str) -> bool:
+    try:
+        return Path(text).is_dir() and any(Path(text).glob("*.parquet"))
+    except OSError:  # e.g. a name over the system's limit: _check_file says so
+        return False
+
+
 def load_data(path, target: str | None = None):
     """Load training data: returns X (n, d) and y.
 
@@ -81,8 +88,7 @@ def load_data(path, target: str | None = None):
         For a missing, empty, unreadable or malformed file, with a message that says how to fix it.
     """
     text = str(path)
-    if len(text) < 4096 and (any(ch in text for ch in "*?[")
-                             or (Path(text).is_dir() and any(Path(text).glob("*.parquet")))):
+    if any(ch in text for ch in "*?[") or _is_parquet_folder(text):
         return _load_parquet_lazily(text, target)
     path = _check_file(path, "data file", "--data")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
