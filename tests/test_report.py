@@ -20,6 +20,8 @@ def test_figures_link_to_their_full_size_png(theorem2_run):
     assert "fig6_theorem2.png" in links
     assert all((out / f).is_file() for f in links)
     assert "class='fig wide'" in page  # the two-panel Fig. 6 gets the full width
+    assert "[![fig6_theorem2.png](fig6_theorem2.png)](fig6_theorem2.png)" in (out / "report.md").read_text(
+        encoding="utf-8")
     assert "DESIGN" not in page and "DESIGN" not in (out / "report.md").read_text(encoding="utf-8")
 
 

@@ -197,7 +197,7 @@ def write_markdown(results: dict, out: Path) -> Path:
             lines += [f"**Status: {sec['status']}.** {sec.get('reason', '')}", "", f"*Paper:* {sec['paper_claim']}", ""]
             continue
         for f in sec["figures"]:
-            lines += [f"![{f}]({f})", ""]
+            lines += [f"[![{f}]({f})]({f})", ""]  # the image links to itself: full size on a click
         lines += [f"**Paper:** {sec['paper_claim']}", "", "**Measured here:**", ""]
         lines += [f"- {t}" for t in sec["findings"]] + [""]
         for title, header, rows in tables(name, sec):
