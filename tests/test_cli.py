@@ -1,6 +1,7 @@
 """The ``hypersteal steal`` command, run as a real subprocess on real files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -173,8 +174,13 @@ def test_version_and_python_m():
 def test_completion_is_enabled():
     out = run("--help")
     assert "--install-completion" in out.stdout and "--show-completion" in out.stdout
-    out = run("--show-completion", "bash")
-    assert out.returncode == 0 and "complete" in out.stdout
+    # typer detects the user's shell; its own switch makes the shell an explicit value (no shell here)
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    code = "from hypersteal.cli import main; main(['--show-completion', 'bash'])"  # as the console script
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "complete -o default -F _hypersteal_completion hypersteal" in out.stdout
+    assert "_HYPERSTEAL_COMPLETE=complete_bash" in out.stdout
 
 
 def test_help_needs_no_numerical_stack():
