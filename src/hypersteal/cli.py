@@ -161,7 +161,7 @@ def steal(
         import hypersteal
         from hypersteal.io import load_data, load_params
 
-        with steps(f"reading {_short(data)}"):
+        with steps(f"reading {_name(data)}"):
             X, y = load_data(data, target)
         if api is not None:
             extra = {"budget": budget} if budget else {}
@@ -171,12 +171,12 @@ def steal(
         elif model is not None:
             from hypersteal.io import load_skops
 
-            with steps(f"reading {_short(model)}"):
+            with steps(f"reading {_name(model)}"):
                 estimator = load_skops(model, trusted=trust or [])
             with steps(f"stealing λ from the {type(estimator).__name__}"), steps.dask(X):
                 result = hypersteal.steal_from_estimator(estimator, X, y)
         else:
-            with steps(f"reading {_short(params)}"):
+            with steps(f"reading {_name(params)}"):
                 loaded = load_params(params)
             with steps(f"stealing λ ({algorithm})"), steps.dask(X):
                 result = hypersteal.steal(algorithm, X, y, loaded, **options)
@@ -200,6 +200,11 @@ def steal(
         typer.secho(f"note: the parameters are far from a minimum of {algorithm}'s objective (residual "
                     f"{result.residual:.3g}); if the model is another learner, pass its name with --algorithm.",
                     fg="yellow", err=True)
+
+
+def _name(path) -> str:
+    """A file as progress lines show it: its name."""
+    return _short(Path(str(path)[-255:]).name or str(path))
 
 
 def _short(path) -> str:
