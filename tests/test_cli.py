@@ -1,6 +1,7 @@
 """The ``hypersteal steal`` command, run as a real subprocess on real files."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -156,3 +157,177 @@ def test_steal_through_a_prediction_api(tmp_path):
         bad = run("steal", "-a", "ridge", "--data", str(tmp_path / "train.npz"), "--api",
                   f"{url}/v1/models/{model['id']}", "--api-key", "wrong", "--json")
         assert bad.returncode == 2 and "answered 401" in bad.stderr
+
+
+# ------------------------------------------------------------------ the command line itself
+
+
+def test_version_and_python_m():
+    import hypersteal
+
+    out = subprocess.run([sys.executable, "-m", "hypersteal", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip() == f"hypersteal {hypersteal.__version__}"
+    out = subprocess.run([sys.executable, "-m", "hypersteal", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "Usage: python -m hypersteal" in out.stdout and "steal" in out.stdout
+
+
+def test_completion_is_enabled():
+    out = run("--help")
+    assert "--install-completion" in out.stdout and "--show-completion" in out.stdout
+    # typer detects the user's shell; its own switch makes the shell an explicit value (no shell here)
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    code = "from hypersteal.cli import main; main(['--show-completion', 'bash'])"  # as the console script
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "complete -o default -F _hypersteal_completion hypersteal" in out.stdout
+    assert "_HYPERSTEAL_COMPLETE=complete_bash" in out.stdout
+
+
+def test_help_needs_no_numerical_stack():
+    """`hypersteal --help` imports neither numpy nor scikit-learn, scipy or pandas (the CPU time is in
+    benchmarks/cli_startup.py); the public names still load on first use."""
+    code = ("import sys; from hypersteal.cli import main\n"
+            "try:\n    main(['steal', '--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'sklearn', 'scipy', 'pandas', 'pydantic', 'rich') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n"
+            "import hypersteal; hypersteal.steal; hypersteal.StealResult; hypersteal.datasets.load\n"
+            "print('LAZY', 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout and "LAZY True" in out.stdout
+
+
+def test_lazy_package_keeps_every_public_name():
+    import hypersteal
+
+    for name in hypersteal.__all__:
+        assert getattr(hypersteal, name) is not None
+    assert set(hypersteal.__all__) <= set(dir(hypersteal))
+    with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+        hypersteal.nonexistent  # noqa: B018
+
+
+def test_flag_help_is_clean():
+    for args in (("--help",), ("steal", "--help"), ("reproduce", "--help"), ("mlaas", "serve", "--help"),
+                 ("trt", "--help")):
+        out = run(*args)
+        assert out.returncode == 0, (args, out.stderr)
+        assert "<bool>" not in out.stdout, args
+        if args[0] in ("--help", "steal", "reproduce"):  # every value has a named metavar
+            assert "<str>" not in out.stdout and "<path>" not in out.stdout, args
+
+
+def test_steal_help_states_the_params_schema():
+    out = run("steal", "--help").stdout
+    for word in ("coef", "intercept", "dual_coef", "coefs_0", "intercepts_0", "skops", '"coef": [0.5'):
+        assert word in out, word
+
+
+def test_reproduce_help_lists_every_section_and_the_default_mode():
+    from hypersteal.experiments import SECTIONS
+
+    out = run("reproduce", "--help").stdout
+    assert "--quick (the default)" in out
+    for name in SECTIONS:
+        assert f"\n    {name} " in out, name
+
+
+def test_algorithms_listing_has_no_rst_markup():
+    out = run("algorithms").stdout
+    assert "``" not in out and ":class:" not in out
+    assert "Σ_i (y_i − x_iᵀw − c)² + λ‖w‖²" in out
+
+
+def test_reproduce_only_accepts_the_library_names(tmp_path):
+    out = run("reproduce", "--only", "fig99", "--out", str(tmp_path))
+    assert out.returncode == 2 and "Unknown section 'fig99'" in out.stderr and "theorem2" in out.stderr
+    out = run("reproduce", "--only", "fig6", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["only"] == ["theorem2"] and results["sections"]["theorem2"]["status"] == "ok"
+    lines = out.stdout.strip().splitlines()
+    bars = max(i for i, line in enumerate(lines) if line.startswith("theorem2") and "━" in line)
+    wrote = next(i for i, line in enumerate(lines) if line.startswith("wrote ") and "index.html" in line)
+    assert bars < wrote < len(lines) - 1 and lines[-1].startswith("Report:")
+
+
+def test_steal_progress_goes_to_stderr(files):
+    out = run("steal", "-a", "ridge", "--data", str(files / "train.csv"), "--target", "target",
+              "--params", str(files / "ridge.npz"), "--json", "--progress")
+    assert out.returncode == 0, out.stderr
+    assert "reading train.csv" in out.stderr and "stealing λ (ridge)" in out.stderr and "done in" in out.stderr
+    assert json.loads(out.stdout)["lambdas"]["lambda"] == pytest.approx(3.0, rel=1e-9)
+    quiet = run("steal", "-a", "ridge", "--data", str(files / "train.csv"), "--target", "target",
+                "--params", str(files / "ridge.npz"), "--json")  # not a terminal: no progress by default
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_wrong_algorithm_for_the_parameters_is_pointed_out(files):
+    out = run("steal", "-a", "lasso", "--data", str(files / "train.csv"), "--target", "target",
+              "--params", str(files / "ridge.npz"))
+    assert "far from a minimum of lasso's objective" in out.stderr and "--algorithm" in out.stderr
+
+
+# ------------------------------------------------------------------ bad input: one line, the fix, exit 2
+
+
+def _bad_inputs(d):
+    (d / "empty.csv").write_bytes(b"")
+    (d / "header.csv").write_text("a,b,target\n")
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "colour": ["red", "green", "red"], "target": [1.0, 2.0, 3.0]}).to_csv(
+        d / "strings.csv", index=False)
+    (d / "text.npz").write_text("X,y\n1,2\n")
+    (d / "folder").mkdir(exist_ok=True)
+    long_path = str(d / ("x" * 5000 + ".csv"))
+    return {
+        "empty CSV": (["--data", str(d / "empty.csv"), "--target", "target"],
+                      ["empty.csv' is empty (0 bytes)", "pass the file"]),
+        "5000-character path": (["--data", long_path, "--target", "target"],
+                                ["characters) cannot be used: file name too long", "shorter path"]),
+        "string column": (["--data", str(d / "strings.csv"), "--target", "target"],
+                          ["Feature column 'colour' of strings.csv holds text (e.g. 'red')", "encode it"]),
+        "header-only CSV": (["--data", str(d / "header.csv"), "--target", "target"],
+                            ["header.csv has a header but no data rows"]),
+        "text file named .npz": (["--data", str(d / "text.npz")],
+                                 ["text.npz is not an .npz archive", "numpy.savez"]),
+        "directory": (["--data", str(d / "folder"), "--target", "target"],
+                      ["is a directory; pass a file with --data"]),
+    }
+
+
+@pytest.mark.parametrize("case", ["empty CSV", "5000-character path", "string column", "header-only CSV",
+                                  "text file named .npz", "directory"])
+def test_bad_data_file(files, case):
+    args, expected = _bad_inputs(files)[case]
+    out = run("steal", "-a", "ridge", *args, "--params", str(files / "ridge.npz"))
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    assert "allow_pickle" not in out.stderr and "Traceback" not in out.stderr
+    assert len(lines[0]) < 400  # the 5000-character path is shortened
+
+
+def test_text_file_named_npz_as_params(files):
+    out = run("steal", "-a", "ridge", "--data", str(files / "train.csv"), "--target", "target",
+              "--params", str(_bad_inputs(files) and files / "text.npz"))
+    assert out.returncode == 2 and "text.npz is not an .npz archive" in out.stderr
+    assert "allow_pickle" not in out.stderr and "pickled" not in out.stderr
+
+
+def test_unsupported_estimator_in_skops_file_is_named_before_any_trust_advice(files, tmp_path):
+    import skops.io as sio
+    from sklearn.linear_model import HuberRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    data = np.load(files / "clf.npz")
+    est = make_pipeline(FunctionTransformer(np.sinc), HuberRegressor()).fit(data["X"], data["y"].astype(float))
+    sio.dump(est, tmp_path / "huber.skops")
+    assert sio.get_untrusted_types(file=tmp_path / "huber.skops")  # skops would ask for --trust first
+    out = run("steal", "--model", str(tmp_path / "huber.skops"), "--data", str(files / "clf.npz"))
+    assert out.returncode == 2
+    line = out.stderr.strip()
+    assert "holds a HuberRegressor, which hypersteal does not support" in line and "Ridge" in line
+    assert "--trust" not in line and len(line.splitlines()) == 1

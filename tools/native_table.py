@@ -5,7 +5,8 @@ Runs the grid of ``tests/test_native_table.py`` (every variant × its two datase
 values over the cells that were identifiable, how many cells were genuinely not identifiable, how many
 were not stationary (and said so), and any failing cells.
 
-Usage::
+It imports the grid from the test suite, so it needs the test extra (pytest):
+``pip install -e ".[test]"``. Usage::
 
     python tools/native_table.py [--match SUBSTRING] [--cells] [--quick]
 """

@@ -1,4 +1,5 @@
-"""Print how the stolen λ degrades when a prediction API rounds its answers (DESIGN §3, black box).
+"""Print how the stolen λ degrades when a prediction API rounds its answers (black box;
+see docs/conventions.md).
 
 For each learner (ridge on Diabetes; L2-LR, L1-LR and SVM-SHL on two-class Iris, and optionally on a
 Bank subsample) trained by :func:`hypersteal.learners.train` at λ, the API answers rounded to k

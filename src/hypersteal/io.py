@@ -16,34 +16,111 @@ from ._validation import InputError
 __all__ = ["load_data", "load_params", "save_params", "load_skops"]
 
 
+def _show(path) -> str:
+    """A path as a message shows it: whole when short, its ends when long."""
+    text = str(path)
+    return repr(text) if len(text) <= 120 else repr(f"{text[:40]}…{text[-40:]}") + f" ({len(text)} characters)"
+
+
+def _check_file(path, what: str, flag: str) -> Path:
+    """The file ``path`` as a Path, or an InputError that names the problem and the fix."""
+    text = str(path)
+    if not text.strip():
+        raise InputError(f"The {what} path is empty; pass a file with {flag}.")
+    path = Path(text)
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except OSError as exc:  # e.g. ENAMETOOLONG: os.stat fails before any file is looked at
+        reason = exc.strerror or type(exc).__name__
+        raise InputError(f"The {what} path {_show(text)} cannot be used: {reason.lower()}; pass a shorter path "
+                         f"with {flag} (most systems allow 255 characters per name, 4096 in all).") from None
+    if not exists:
+        raise InputError(f"{what.capitalize()} {_show(text)} does not exist; check the path given to {flag}.")
+    if is_dir:
+        raise InputError(f"{_show(text)} is a directory; pass a file with {flag}"
+                         + (" (or a folder of .parquet files, or a glob such as 'data/*.parquet')."
+                            if what == "data file" else "."))
+    if path.stat().st_size == 0:
+        raise InputError(f"{what.capitalize()} {_show(text)} is empty (0 bytes); pass the file that holds the "
+                         f"{'training data' if what == 'data file' else what.split()[0]}.")
+    return path
+
+
+def _open_npz(path: Path, expected: str):
+    """np.load of an .npz archive without pickle, with a message for files that are no npz archive."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path.name} is not an .npz archive (numpy.savez writes one); save {expected} with "
+                         f"numpy.savez('{path.name}', ...), or give the file the extension of its real format.")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path.name} is not a readable .npz archive ({exc}); write it again with "
+                         "numpy.savez.") from None
+
+
+def _npz_array(f, key: str, path: Path):
+    try:
+        return f[key]
+    except ValueError:  # an object array: loading it would need pickle, which hypersteal never does
+        raise InputError(f"Array {key!r} of {path.name} holds Python objects, which would need unpickling; save "
+                         "numeric arrays (e.g. numpy.asarray(a, dtype=float)).") from None
+
+
+def _is_parquet_folder(text: str) -> bool:
+    try:
+        return Path(text).is_dir() and any(Path(text).glob("*.parquet"))
+    except OSError:  # e.g. a name over the system's limit: _check_file says so
+        return False
+
+
 def load_data(path, target: str | None = None):
     """Load training data: returns X (n, d) and y.
 
     CSV and Parquet need ``target`` (the name of the target column; every other column is a
-    feature). An npz file holds arrays ``X`` and ``y``.
+    feature and must be numeric). An npz file holds arrays ``X`` and ``y``. A folder of Parquet
+    files or a glob (``"big/*.parquet"``) is read lazily with Dask.
+
+    Raises
+    ------
+    InputError
+        For a missing, empty, unreadable or malformed file, with a message that says how to fix it.
     """
-    if any(ch in str(path) for ch in "*?[") or (Path(path).is_dir() and any(Path(path).glob("*.parquet"))):
-        return _load_parquet_lazily(str(path), target)
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Data file {str(path)!r} does not exist.")
+    text = str(path)
+    if any(ch in text for ch in "*?[") or _is_parquet_folder(text):
+        return _load_parquet_lazily(text, target)
+    path = _check_file(path, "data file", "--data")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as f:
+        with _open_npz(path, "arrays X and y") as f:
             missing = {"X", "y"} - set(f.files)
             if missing:
-                raise InputError(f"{path.name} must hold arrays 'X' and 'y'; missing {sorted(missing)}.")
-            return f["X"], f["y"]
+                raise InputError(f"{path.name} must hold arrays 'X' and 'y'; missing {sorted(missing)} "
+                                 f"(it holds {sorted(f.files)}).")
+            X, y = _npz_array(f, "X", path), _npz_array(f, "y", path)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise InputError(f"Array 'X' of {path.name} has shape {X.shape}; save one row per training example "
+                             "(n, d) with n ≥ 1.")
+        return X, y
+    if suffix not in (".csv", ".csv.gz", ".txt", ".parquet", ".pq"):
+        raise InputError(f"Unsupported data file {path.name!r}: use .csv, .csv.gz, .parquet or .npz.")
     import pandas as pd
 
-    if suffix in (".csv", ".csv.gz", ".txt"):
-        frame = pd.read_csv(path, sep=None, engine="python")
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
-    else:
-        raise InputError(f"Unsupported data file {path.name!r}: use .csv, .parquet or .npz.")
+    try:
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = _read_csv(path)
+    except (ImportError, InputError):
+        raise
+    except Exception as exc:  # parser errors differ between pandas, pyarrow and csv versions
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"Could not parse {path.name} as {suffix.lstrip('.').upper()} ({why}); check its "
+                         "format.") from None
     if target is None:
-        raise InputError(f"Name the target column of {path.name} with --target (columns: {list(frame.columns)}).")
+        raise InputError(f"Name the target column of {path.name} with --target (columns: "
+                         f"{', '.join(map(str, frame.columns))}).")
     if target not in frame.columns:
         from ._validation import suggest
 
@@ -51,14 +128,41 @@ def load_data(path, target: str | None = None):
             f"{path.name} has no column {target!r}.{suggest(target, map(str, frame.columns))} "
             f"Columns: {', '.join(map(str, frame.columns))}."
         )
+    if len(frame) == 0:
+        raise InputError(f"{path.name} has a header but no data rows; pass the file with the training rows.")
     y = frame.pop(target).to_numpy()
-    bad = [c for c in frame.columns if not np.issubdtype(frame[c].dtype, np.number)]
-    if bad:
-        raise InputError(
-            f"Feature column(s) {bad} of {path.name} are not numeric; encode them (e.g. one-hot) the way "
-            "the model was trained."
-        )
+    _check_numeric_columns(frame, path.name)
     return frame.to_numpy(dtype=float), y
+
+
+def _read_csv(path: Path):
+    import pandas as pd
+
+    try:  # the delimiter is sniffed (comma, semicolon, tab, ...)
+        return pd.read_csv(path, sep=None, engine="python")
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name} holds no columns (only blank lines); pass the CSV with the training data.") \
+            from None
+    except Exception:  # the sniffer fails on e.g. one-column files: a plain comma-separated read decides
+        return pd.read_csv(path)
+
+
+def _check_numeric_columns(frame, name: str) -> None:
+    """Every feature column numeric; otherwise name the first offending column and one of its values."""
+    import pandas as pd
+
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_numeric_dtype(col.dtype):
+            continue
+        values = col.dropna()
+        example = f" (e.g. {str(values.iloc[0])!r})" if len(values) else ""
+        others = [str(o) for o in frame.columns if o != c and not pd.api.types.is_numeric_dtype(frame[o].dtype)]
+        more = f"; so do {', '.join(map(repr, others))}" if others else ""
+        raise InputError(
+            f"Feature column {str(c)!r} of {name} holds text{example}{more}; encode it as numbers (e.g. one-hot) "
+            "the way the model was trained, or drop it."
+        )
 
 
 def _load_parquet_lazily(pattern: str, target: str | None):
@@ -89,31 +193,33 @@ def _indexed(files, stem):
 def load_params(path) -> dict:
     """Load a parameter file: npz (arrays ``coef``, ``intercept``, ``dual_coef``, or ``coefs_0``,
     ``coefs_1``, … and ``intercepts_0``, … for MLPs) or JSON with the same keys (lists for MLPs)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Parameter file {str(path)!r} does not exist.")
+    path = _check_file(path, "parameter file", "--params")
     if path.suffix.lower() == ".json":
         try:
             raw = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path.name} is not valid JSON ({exc}).") from None
         if not isinstance(raw, dict):
             raise InputError(f"{path.name} must hold a JSON object such as {{\"coef\": [...], \"intercept\": 0}}.")
         params = {}
         for k, v in raw.items():
-            if k in ("coefs", "intercepts"):
-                params[k] = [np.asarray(a, dtype=float) for a in v]
-            else:
-                params[k] = np.asarray(v, dtype=float)
+            try:
+                if k in ("coefs", "intercepts"):
+                    params[k] = [np.asarray(a, dtype=float) for a in v]
+                else:
+                    params[k] = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                raise InputError(f"{path.name}: {k!r} must hold numbers (a number or nested lists of numbers of "
+                                 "one shape).") from None
         return params
     if path.suffix.lower() == ".npz":
-        with np.load(path, allow_pickle=False) as f:
+        with _open_npz(path, "the parameters (e.g. coef=..., intercept=...)") as f:
             files = list(f.files)
-            params = {k: f[k] for k in files if not re.fullmatch(r"(coefs|intercepts)_\d+", k)}
+            params = {k: _npz_array(f, k, path) for k in files if not re.fullmatch(r"(coefs|intercepts)_\d+", k)}
             for stem in ("coefs", "intercepts"):
                 keys = _indexed(files, stem)
                 if keys:
-                    params[stem] = [f[k] for k in keys]
+                    params[stem] = [_npz_array(f, k, path) for k in keys]
         return params
     raise InputError(f"Unsupported parameter file {path.name!r}: use .npz or .json.")
 
@@ -129,28 +235,56 @@ def save_params(path, params: dict) -> None:
     np.savez(path, **flat)
 
 
+def _skops_estimator(path: Path) -> str | None:
+    """The class name of the estimator in a .skops file (a Pipeline's last step), read from the
+    file's JSON schema without loading anything; None if the schema does not say."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            node = json.loads(z.read("schema.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    if node.get("__class__") == "Pipeline":
+        try:
+            steps = node["content"]["content"]["steps"]["content"]
+            node = steps[-1]["content"][1]
+        except (KeyError, IndexError, TypeError):
+            return None
+    name = node.get("__class__")
+    return name if isinstance(name, str) else None
+
+
 def load_skops(path, trusted=()):
     """Load a scikit-learn estimator saved with skops — never with pickle.
 
-    skops lists the types in the file it does not trust by default; unless every one of them is in
-    ``trusted`` (what the user vouches for), the file is refused with the list.
+    An estimator hypersteal does not support is refused first, by the class name in the file's
+    schema. Otherwise skops lists the types in the file it does not trust by default; unless every
+    one of them is in ``trusted`` (what the user vouches for), the file is refused with the list.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"Model file {str(path)!r} does not exist.")
-    if path.suffix.lower() in (".pkl", ".pickle", ".joblib"):
+    text = str(path)
+    if Path(text[-300:]).suffix.lower() in (".pkl", ".pickle", ".joblib"):
         raise InputError(
-            f"{path.name} looks like a pickle; hypersteal never unpickles files. Save the estimator with "
-            "skops.io.dump(estimator, 'model.skops') instead."
+            f"{Path(text[-300:]).name} looks like a pickle; hypersteal never unpickles files. Save the estimator "
+            "with skops.io.dump(estimator, 'model.skops') instead."
         )
+    path = _check_file(path, "model file", "--model")
     try:
         import skops.io as sio
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError("Reading .skops files needs skops: pip install 'hypersteal[skops]'.") from None
+    name = _skops_estimator(path)
+    if name is not None:
+        from .adapters import SUPPORTED
+
+        if name not in SUPPORTED:
+            raise InputError(f"{path.name} holds a {name}, which hypersteal does not support; supported "
+                             f"estimators: {', '.join(SUPPORTED)} (or a Pipeline ending in one).")
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:
-        raise InputError(f"{path.name} is not a readable skops file ({exc}).") from None
+        raise InputError(f"{path.name} is not a readable skops file ({exc}); save the estimator with "
+                         "skops.io.dump(estimator, 'model.skops').") from None
     missing = sorted(set(untrusted) - set(trusted))
     if missing:
         flags = " ".join(f"--trust {t}" for t in missing)

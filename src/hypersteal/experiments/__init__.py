@@ -192,6 +192,7 @@ def reproduce(out="hypersteal-results", mode="quick", only=None, jobs=1, progres
         results = jsonable(results)
         files = [write_results(results, out), write_markdown(results, out), write_html(results, out)]
         files += [out / f for f in figures]
-        bars.log(f"[green]wrote {out / 'index.html'} ({results['seconds']:.0f} s)")
+    if progress:  # after the bars have stopped, so that it is the last line printed
+        print(f"wrote {out / 'index.html'} ({results['seconds']:.0f} s)")
     results["files"] = [str(f) for f in files]
     return results

@@ -56,7 +56,9 @@ def tables(name: str, section: dict) -> list[tuple[str, list[str], list[list[str
                 ["first-order share at Δw = 1", f"{100 * s['first_order_share_at_dw_1']:.3f} %"],
                 ["log-log slope, Δw ≤ 0.01", _e(s["loglog_slope_small_dw"], "{:.3f}")],
                 ["log-log slope of the second-order term", _e(s["loglog_slope_second_order"], "{:.3f}")],
-                ["Δw where quadratic = linear", _e(s["crossover_dw"], "{:.3g}")]]
+                ["Δw where quadratic = linear (extrapolated)", _e(s["crossover_dw"], "{:.3g}")]]
+        if s.get("first_bad_dw") is not None:
+            rows.append(["Δw from which λ̂ is not identifiable or ≤ 0", _e(s["first_bad_dw"], "{:.3g}")])
         return [("Theorem 2 check (RR, λ = 1)", ["quantity", "value"], rows)]
     if name == "defence" and s.get("table"):
         ks = sorted({t["decimals"] for t in s["table"]})
@@ -135,8 +137,10 @@ def deviations(results: dict) -> list[tuple[str, str]]:
                 f"layer of {st['mlp']['hidden_layer_sizes']} {st['mlp']['activation']} units, unpenalised biases, "
                 "squared loss / cross-entropy summed over rows. KRR has no intercept (as scikit-learn's); the "
                 "elastic net uses λ₁ = λ₂ = λ and its error is the larger of the two. "
-                "Losses are sums and regularisers carry no ½ (DESIGN §2); every learner is trained to a tight "
-                "tolerance by hypersteal.learners.train, so the errors reflect the attack, not a loose solver."))
+                "Losses are sums and regularisers carry no ½ (the conventions page of the hypersteal "
+                "documentation, docs/conventions.md, gives every objective and its scikit-learn mapping); every "
+                "learner is trained to a tight tolerance by hypersteal.learners.train, so the errors reflect the "
+                "attack, not a loose solver."))
     ml = st.get("mlaas")
     if ml and results["sections"].get("mlaas", {}).get("status") == "ok":
         out.append(("MLaaS platform",
@@ -193,7 +197,7 @@ def write_markdown(results: dict, out: Path) -> Path:
             lines += [f"**Status: {sec['status']}.** {sec.get('reason', '')}", "", f"*Paper:* {sec['paper_claim']}", ""]
             continue
         for f in sec["figures"]:
-            lines += [f"![{f}]({f})", ""]
+            lines += [f"[![{f}]({f})]({f})", ""]  # the image links to itself: full size on a click
         lines += [f"**Paper:** {sec['paper_claim']}", "", "**Measured here:**", ""]
         lines += [f"- {t}" for t in sec["findings"]] + [""]
         for title, header, rows in tables(name, sec):
@@ -210,12 +214,20 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:12
 color:#222;line-height:1.45}
 h1{font-size:1.5em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 .meta{color:#555;font-size:.9em}.pair{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
-.fig{flex:1 1 620px}.fig img{max-width:100%;border:1px solid #eee}.claims{flex:1 1 380px}
+.fig{flex:1 1 620px}.fig.wide{flex-basis:100%}.fig img{max-width:100%;border:1px solid #eee;cursor:zoom-in}
+.fig a{display:block}.claims{flex:1 1 380px}.hint{color:#777;font-size:.8em}
 .paper{background:#f5f5fa;border-left:4px solid #88a;padding:.5em .8em;margin-bottom:1em}
 .ours{background:#f5faf5;border-left:4px solid #8a8;padding:.5em .8em}
 table{border-collapse:collapse;font-size:.82em;margin:1em 0}td,th{border:1px solid #ddd;padding:.25em .5em;
 vertical-align:top}th{background:#f3f3f3}.status{background:#fff6e0;border-left:4px solid #d9a400;padding:.6em}
 """
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk (0, 0 for anything else)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
 def write_html(results: dict, out: Path) -> Path:
@@ -232,14 +244,21 @@ def write_html(results: dict, out: Path) -> Path:
                          f"<div class='paper'><b>Paper:</b> {h(sec['paper_claim'])}</div>")
             continue
         figs = []
+        wide = False
         for f in sec["figures"]:
             p = out / f
             if p.is_file():
-                b64 = base64.b64encode(p.read_bytes()).decode()
-                figs.append(f"<img alt='{h(f)}' src='data:image/png;base64,{b64}'>")
+                data = p.read_bytes()
+                w, hgt = _png_size(data)
+                wide = wide or (w > 1.8 * hgt)  # multi-panel figures get the page's full width
+                b64 = base64.b64encode(data).decode()
+                figs.append(f"<a href='{h(f)}' target='_blank' title='open {h(f)} at full size ({w}×{hgt} px)'>"
+                            f"<img alt='{h(f)}' src='data:image/png;base64,{b64}'></a>")
+        if figs:
+            figs.append("<div class='hint'>Click a figure to open it at full size.</div>")
         claims = (f"<div class='paper'><b>Paper:</b> {h(sec['paper_claim'])}</div><div class='ours'><b>Measured "
                   "here:</b><ul>" + "".join(f"<li>{h(t)}</li>" for t in sec["findings"]) + "</ul></div>")
-        parts.append(f"<div class='pair'><div class='fig'>{''.join(figs)}</div>"
+        parts.append(f"<div class='pair'><div class='fig{' wide' if wide else ''}'>{''.join(figs)}</div>"
                      f"<div class='claims'>{claims}</div></div>")
         for title, header, rows in tables(name, sec):
             parts.append(f"<table><caption>{h(title)}</caption><tr>" + "".join(f"<th>{h(c)}</th>" for c in header)
