@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 #: public name → the module that defines it
 _EXPORTS = {
     "steal": ".attack",
+    "steal_stacked": ".attack",
+    "Status": ".result",
     "steal_from_estimator": ".adapters",
     "steal_from_module": ".adapters.torch",
     "StealResult": ".result",
@@ -30,7 +32,8 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "steal", "steal_from_estimator", "steal_from_module", "StealResult", "InputError", "ALGORITHMS",
+    "steal", "steal_stacked", "steal_from_estimator", "steal_from_module", "StealResult", "Status", "InputError",
+    "ALGORITHMS",
     "canonical_name", "extract_parameters", "steal_black_box", "Extraction", "__version__",
 ]
 
@@ -38,10 +41,10 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the 
     from ._validation import InputError
     from .adapters import steal_from_estimator
     from .adapters.torch import steal_from_module
-    from .attack import steal
+    from .attack import steal, steal_stacked
     from .extraction import Extraction, extract_parameters, steal_black_box
     from .registry import ALGORITHMS, canonical_name
-    from .result import StealResult
+    from .result import Status, StealResult
 
 
 def __getattr__(name: str):
