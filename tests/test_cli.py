@@ -266,6 +266,10 @@ def test_wrong_algorithm_for_the_parameters_is_pointed_out(files):
     out = run("steal", "-a", "lasso", "--data", str(files / "train.csv"), "--target", "target",
               "--params", str(files / "ridge.npz"))
     assert "far from a minimum of lasso's objective" in out.stderr and "--algorithm" in out.stderr
+    out = run("steal", "-a", "lasso", "--data", str(files / "train.csv"), "--target", "target",
+              "--params", str(files / "ridge.npz"), "--json")
+    assert json.loads(out.stdout)["status"] in ("not_a_minimum", "interval_only")
+    assert json.loads(out.stdout)["lambdas"]["lambda"] is None  # no confident number
 
 
 # ------------------------------------------------------------------ bad input: one line, the fix, exit 2

@@ -188,15 +188,12 @@ def steal(
         _fail(f"{exc.strerror or exc}: {_short(getattr(exc, 'filename', '') or '')}; check the path and its "
               "permissions.")
     if as_json:
-        out = result.to_dict()
-        if api is not None:
-            out["n_queries"] = result.n_queries
-        typer.echo(json.dumps(out, indent=2))
+        typer.echo(json.dumps(result.to_dict(), indent=2))  # its "status" is the machine-readable verdict
     else:
         typer.echo(result.summary())
         if api is not None:
             typer.echo(f"  queries    = {result.n_queries} rows sent to {api}")
-    if model is None and result.residual is not None and result.residual > 1e-2:
+    if model is None and str(getattr(result, "status", "")) in ("not_a_minimum", "interval_only"):
         typer.secho(f"note: the parameters are far from a minimum of {algorithm}'s objective (residual "
                     f"{result.residual:.3g}); if the model is another learner, pass its name with --algorithm.",
                     fg="yellow", err=True)
