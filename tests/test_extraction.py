@@ -585,3 +585,28 @@ def test_mlp_relu_kink_search_stays_within_n_queries(reg, n_queries):
                              budget=n_queries, random_state=0, n_restarts=4)
     assert api.rows == ext.n_queries == n_queries
     assert ext.queries.shape == (n_queries, 4) and ext.answers.shape == (n_queries,)
+
+
+# ------------------------------------------------------------------- elastic-net logistic, unknown family
+
+def test_logistic_elastic_net_extracts_like_l1_l2(clf):
+    X, y = clf
+    model = LogisticRegression(C=0.5, l1_ratio=0.5, solver="saga", tol=1e-10, max_iter=100000).fit(X, y)
+    api = API(_pos(model))
+    ext = extract_parameters("logistic_elastic_net", api, X.shape[1])
+    assert api.rows == ext.n_queries == X.shape[1] + 1
+    assert_params(ext.params, {"coef": model.coef_[0], "intercept": float(model.intercept_[0])}, rtol=1e-8)
+    assert ext.output == "probability"
+    ext2 = extract_parameters("ENet-LR", model.decision_function, X.shape[1], output="score")  # alias, scores
+    assert ext2.algorithm == "logistic_elastic_net"
+    np.testing.assert_allclose(ext2["coef"], model.coef_[0], rtol=1e-9, atol=1e-12)
+
+
+def test_unknown_family_is_a_clear_error(monkeypatch):
+    import hypersteal.extraction as ex
+
+    monkeypatch.setattr(ex, "canonical_name", lambda name: "some_new_family")
+    api = API(lambda Q: Q.sum(1))
+    with pytest.raises(InputError, match="does not know how to extract 'some_new_family'; it extracts: .*ridge"):
+        ex.extract_parameters("whatever", api, 3)
+    assert api.rows == 0

@@ -11,8 +11,9 @@ algorithm                                           output         minimal rows 
 =================================================== ============== ===================================
 ridge, lasso, elastic_net                           value          d + 1   (w, c)
 svm_hinge, svm_squared_hinge                        score          d + 1   (w, c)
-logistic_l1, logistic_l2 (binary)                   probability    d + 1   logit(p) = xᵀw + c
-logistic_l1, logistic_l2 (c classes, softmax)       probability    d + 1   centred log p is linear
+logistic_l1, logistic_l2, logistic_elastic_net      probability    d + 1   logit(p) = xᵀw + c
+  (binary)
+logistic_* (c classes, softmax)                     probability    d + 1   centred log p is linear
 kernel_ridge                                        value          n       (α; no intercept, as in
                                                                            scikit-learn and DESIGN §2)
 kernel_logistic_*, kernel_svm_*                     prob. / score  n + 1   f = K(Q, X_train) α + c
@@ -104,6 +105,7 @@ _LINEAR = {
     "elastic_net": "value",
     "logistic_l2": "probability",
     "logistic_l1": "probability",
+    "logistic_elastic_net": "probability",
     "svm_squared_hinge": "score",
     "svm_hinge": "score",
 }
@@ -115,7 +117,7 @@ _KERNEL = {
     "kernel_svm_hinge": "score",
 }
 _MLP = {"mlp_regression": "value", "mlp_classification": "probability"}
-_L1 = {"lasso", "elastic_net", "logistic_l1", "kernel_logistic_l1"}
+_L1 = {"lasso", "elastic_net", "logistic_l1", "logistic_elastic_net", "kernel_logistic_l1"}
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
 
@@ -351,6 +353,9 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
     if name in _KERNEL:
         check_options(options, _KERNEL_OPTIONS, where=f"extract_parameters({name!r})")
         return _extract_linear_in_params(name, "kernel", query, d, options)
+    if name not in _MLP:
+        known = ", ".join(sorted({*_LINEAR, *_KERNEL, *_MLP}))
+        raise InputError(f"extract_parameters does not know how to extract {name!r}; it extracts: {known}.")
     check_options(options, _MLP_OPTIONS, where=f"extract_parameters({name!r})")
     return _extract_mlp(name, query, d, options)
 
@@ -824,7 +829,12 @@ def _normalise_softmax(name, theta, se, fit_intercept, plan):
     p = theta.shape[0]
     body = slice(0, p - fit_intercept)
     theta = theta - theta.mean(axis=1, keepdims=True)  # all parts: mean zero over classes
-    if name == "logistic_l1":
+    if name == "logistic_elastic_net":
+        plan.notes.append(
+            "softmax parameters are identified up to a common shift; coef and intercepts normalised to "
+            "sum 0 over classes (the L2 part's minimiser; the elastic-net one depends on l1_ratio)."
+        )
+    elif name == "logistic_l1":
         theta[body] -= np.median(theta[body], axis=1, keepdims=True)
         plan.notes.append(
             "softmax parameters are identified up to a common shift; coef normalised to per-feature "
