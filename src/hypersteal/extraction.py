@@ -120,6 +120,9 @@ _MLP = {"mlp_regression": "value", "mlp_classification": "probability"}
 _L1 = {"lasso", "elastic_net", "logistic_l1", "logistic_elastic_net", "kernel_logistic_l1"}
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
+_PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
+_EXACT = 1e-9  # relative residual below which a located-hyperplane start is taken as is
+_MAX_FIT = 2500  # hidden-layer parameters (d + 1)·h beyond which no non-linear fit is run
 
 _COMMON = {
     "output",
@@ -149,13 +152,14 @@ _MLP_OPTIONS = (_COMMON - {"fit_intercept"}) | {
     "n_classes",
     "rebalance",
     "kink_search",
+    "progress",
 }
 
 #: Options that only the extraction uses; :func:`steal_black_box` passes the others to the model.
 EXTRACTION_OPTIONS = frozenset(
     _COMMON
     | {"design", "zero_tol", "X_train", "hidden_layer_sizes", "n_restarts", "max_iter", "n_outputs",
-       "n_classes", "rebalance", "kink_search"}
+       "n_classes", "rebalance", "kink_search", "progress"}
 ) - {"fit_intercept"}
 #: Options both the extraction and the model need.
 _SHARED_OPTIONS = frozenset({"fit_intercept", "kernel", "gamma", "degree", "coef0", "activation"})
@@ -920,6 +924,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     max_iter = int(rest.pop("max_iter", 200))
     rebalance = bool(rest.pop("rebalance", True))
     kink_search = rest.pop("kink_search", "auto")
+    progress = rest.pop("progress", None)
     if kink_search not in ("auto", True, False):
         raise InputError(f"kink_search must be 'auto', True or False, got {kink_search!r}.")
     assert not rest, rest
@@ -928,18 +933,26 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     o_plan = n_out if name == "mlp_regression" else n_out - 1
     unknowns = (d + 1) * h + (h + 1) * o_plan
     minimum = int(math.ceil(unknowns / o_plan))
-    m = plan.rows(minimum, default=20 * minimum)
     exact = plan.decimals is None and plan.noise_std is None
     if kink_search == "auto":
         kink_search = activation == "relu" and exact
     if kink_search and activation != "relu":
         raise InputError(f"kink_search needs activation='relu' (piecewise-linear units), got {activation!r}.")
+    fixed = plan.n_queries is not None or plan.oversample is not None
+    m = plan.rows(minimum, default=20 * minimum)
+    if kink_search and not fixed:
+        # no count asked for: stop the kink search once every hyperplane is found, then `minimum` rows
+        plan.notes[:] = [n for n in plan.notes if "capped by budget" not in n]
+        m = max(m, plan.budget if plan.budget is not None else 20 * minimum)
 
     # ---- phase 1 (ReLU, exact answers): locate every unit's hyperplane from the kinks of f on lines
     probe = _MLPProbe(plan, name)
     planes = []
     if kink_search:
-        planes = _relu_kinks(probe, d, h, max_rows=m - minimum)
+        with _progress(progress, f"{name}: hyperplanes", h) as bar:
+            planes = _relu_kinks(probe, d, h, max_rows=m - minimum, bar=bar)
+        if not fixed:
+            m = plan.sent + minimum
     # ---- phase 2: the rest of the budget as Gaussian rows around center; fit on every answer
     U_rand = plan.rng.standard_normal((m - plan.sent, d))
     probe(U_rand, explore=False)
@@ -954,14 +967,28 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     with threadpool_limits(limits=1, user_api="blas"):
         fit = _VarPro(U, targets, wts, activation, h)
         best_res, best = np.inf, None
+        small = (d + 1) * h <= _MAX_FIT
         if planes:
             phi0 = _relu_start(fit, planes, plan)
             if phi0 is not None:
-                best, best_res = fit.run(phi0, max_iter)
+                best, best_res = phi0, fit.residual(phi0)
+                if best_res > _EXACT and small:
+                    phi, res = fit.run(phi0, max_iter)
+                    if res < best_res:
+                        best, best_res = phi, res
                 plan.notes.append(
-                    f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; fit started from them."
+                    f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; "
+                    + ("the output layer solved on them." if best_res <= _EXACT else "fit started from them.")
                 )
-        if best_res > 1e-9:
+        if best_res > 1e-9 and not small:
+            if best is None:
+                raise InputError(
+                    f"{name} with {(d + 1) * h} hidden-layer parameters is beyond the non-linear fit (at most "
+                    f"{_MAX_FIT}); only exact answers of a ReLU network (kink search) reach it, and "
+                    + ("the kink search found no hyperplane." if kink_search else "they were not available.")
+                    + f" ({plan.sent} queries were spent.)"
+                )
+        elif best_res > 1e-9:
             # random starts on the plain least-squares landscape (weights near 0 for rows near
             # saturation flatten it), then the winner polished on the weighted one
             plain = _VarPro(U, targets, np.ones_like(wts), activation, h)
@@ -1013,6 +1040,33 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         answers=answers,
         _spec={"family": "mlp", "layout": layout, "n_features": d, "activation": activation},
     )
+
+
+class _progress:
+    """A rich progress bar of located hyperplanes and queries sent; shown when ``progress`` is True, or
+    when it is None (the default) and stderr is a terminal."""
+
+    def __init__(self, progress, what: str, total: int):
+        import sys
+
+        self.on = bool(sys.stderr.isatty()) if progress is None else bool(progress)
+        self.what, self.total, self._bar = what, total, None
+
+    def __enter__(self):
+        if not self.on:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[sent]} queries"), TimeElapsedColumn(), transient=True)
+        self._bar.start()
+        task = self._bar.add_task(self.what, total=self.total, sent=0)
+        return lambda done, sent: self._bar.update(task, completed=done, sent=sent)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+        return False
 
 
 class _MLPProbe:
@@ -1068,7 +1122,7 @@ class _MLPProbe:
         return np.concatenate(self.Q), np.concatenate(self.A)
 
 
-def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
+def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> list:
     """Locate the hyperplanes n·u + b = 0 of a one-hidden-layer ReLU network from exact answers.
 
     Along a line u(t) = a + t·v the network's output is piecewise linear in t with a kink wherever the
@@ -1086,6 +1140,7 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
     planes: list = []
     r = None
     idle, max_idle = 0, 10
+    lenient = False
     cost_line = n_grid + 4 * (2 * d + 3)
     while len(planes) < h and idle < max_idle and plan.sent + cost_line <= max_rows:
         a = 0.5 * rng.standard_normal(d)
@@ -1096,11 +1151,20 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
         if r is None:
             r = rng.standard_normal(T.shape[1]) if T.shape[1] > 1 else np.ones(1)
         line = _Line(probe, a, v, r)
-        kinks = line.scan(ts, T @ r, S * np.abs(r).sum(), max_rows)
+        s_line = S * np.abs(r).sum()
+        kinks = line.scan(ts, T @ r, s_line, max_rows)
         found = 0
         for t, eps, jump in kinks:
-            if plan.sent + 2 * d + 8 > max_rows:  # stencil, then up to two 3-row checks
+            if plan.sent + 2 * d + 14 > max_rows:  # stencil, then up to four 3-row checks
                 break
+            # the normal's relative error is about the answers' error over the stencil's step, over the
+            # jump: measure it first where the answers are precise (not near saturation), and elsewhere
+            # only once lines stop bringing precise kinks
+            with np.errstate(invalid="ignore"):
+                imprecision = np.interp(t, ts, np.where(np.isfinite(s_line), s_line, 1e300)) / (
+                    0.1 * eps * abs(jump))
+            if imprecision > _PRECISE and not lenient:
+                continue
             u = a + t * v
             if any(abs(n @ u + b) <= 1e-6 * (1.0 + abs(b)) for n, b, _ in planes):
                 continue  # a hyperplane we know already
@@ -1113,16 +1177,23 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
                 continue
             planes.append(plane)
             found += 1
+            if bar is not None:
+                bar(len(planes), plan.sent)
         idle = 0 if found else idle + 1
+        if idle >= max_idle // 2 and not lenient:
+            lenient, idle = True, 0
     return planes
 
 
 def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
-    """Check a located hyperplane elsewhere: f must kink by the measured jump where it is crossed at a
-    random point of it (3 queries a try, two tries), else the measurement mixed two units."""
+    """Check a located hyperplane elsewhere: f must kink by the measured jump where it is crossed at
+    random points of it (3 queries a try), else the measurement mixed two units.  A try counts only
+    where the answers are precise enough to tell (not near saturation); two such tries must agree, and
+    none may disagree, within four tries."""
     n, b, g = plane
     jump = g @ r
-    for _ in range(2):
+    passed = 0
+    for _ in range(4):
         x = probe.plan.rng.standard_normal(d)
         x -= (n @ x + b) * n
         eps = 1e-3
@@ -1131,7 +1202,12 @@ def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
             continue
         y = T @ r
         noise = _Line._C * 4 * S.max() * np.abs(r).sum() / eps
-        if abs((y[0] - 2 * y[1] + y[2]) / eps - jump) <= 1e-4 * abs(jump) + noise:
+        if noise > 1e-3 * abs(jump):
+            continue  # too imprecise here to tell
+        if abs((y[0] - 2 * y[1] + y[2]) / eps - jump) > 1e-4 * abs(jump) + noise:
+            return False
+        passed += 1
+        if passed == 2:
             return True
     return False
 
@@ -1204,7 +1280,7 @@ class _Line:
     def normal(self, u, eps, jump):
         """The hyperplane through kink u: the gradient jump across it, by finite differences."""
         d = u.size
-        delta = 1e-3 * eps
+        delta = 0.1 * eps
         base = np.vstack([u - eps * self.v, u + eps * self.v])
         stencil = np.vstack([base, (base[:, None, :] + delta * np.eye(d)[None]).reshape(2 * d, d)])
         T, S = self.probe(stencil)
@@ -1263,6 +1339,9 @@ class _VarPro:
             Jk = np.column_stack([(U[:, :, None] * g[:, None, :]).reshape(m, d * h), g])
             blocks.append(Jk - Ub @ (Ub.T @ Jk))
         return np.vstack(blocks)
+
+    def residual(self, phi) -> float:
+        return float(np.linalg.norm(self.inner(phi)[-1]) / self.tnorm)
 
     def run(self, phi, nfev):
         try:
