@@ -122,7 +122,7 @@ _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
 _PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
 _EXACT = 1e-9  # relative residual below which a located-hyperplane start is taken as is
-_MAX_FIT = 2500  # hidden-layer parameters (d + 1)·h beyond which no non-linear fit is run
+_MAX_FIT = 300  # (d + 1)·h·outputs beyond which no non-linear fit is run (its cost grows as their square)
 
 _COMMON = {
     "output",
@@ -943,7 +943,8 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     if kink_search and not fixed:
         # no count asked for: stop the kink search once every hyperplane is found, then `minimum` rows
         plan.notes[:] = [n for n in plan.notes if "capped by budget" not in n]
-        m = max(m, plan.budget if plan.budget is not None else 20 * minimum)
+        # rows: a budget, else 20 × the minimum and never fewer than ~10 (d + 8) a unit (lines, stencils)
+        m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 10 * h * (d + 8)))
 
     # ---- phase 1 (ReLU, exact answers): locate every unit's hyperplane from the kinks of f on lines
     probe = _MLPProbe(plan, name)
@@ -967,7 +968,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     with threadpool_limits(limits=1, user_api="blas"):
         fit = _VarPro(U, targets, wts, activation, h)
         best_res, best = np.inf, None
-        small = (d + 1) * h <= _MAX_FIT
+        small = (d + 1) * h * o_plan <= _MAX_FIT
         if planes:
             phi0 = _relu_start(fit, planes, plan)
             if phi0 is not None:
@@ -976,15 +977,15 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
                     phi, res = fit.run(phi0, max_iter)
                     if res < best_res:
                         best, best_res = phi, res
-                plan.notes.append(
-                    f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; "
-                    + ("the output layer solved on them." if best_res <= _EXACT else "fit started from them.")
-                )
+                how = ("the output layer solved on them." if best_res <= _EXACT else
+                       "fit started from them." if small else
+                       f"the output layer solved on them (no non-linear fit beyond {_MAX_FIT} parameters).")
+                plan.notes.append(f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; {how}")
         if best_res > 1e-9 and not small:
             if best is None:
                 raise InputError(
-                    f"{name} with {(d + 1) * h} hidden-layer parameters is beyond the non-linear fit (at most "
-                    f"{_MAX_FIT}); only exact answers of a ReLU network (kink search) reach it, and "
+                    f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at "
+                    f"most {_MAX_FIT}); only exact answers of a ReLU network (kink search) reach it, and "
                     + ("the kink search found no hyperplane." if kink_search else "they were not available.")
                     + f" ({plan.sent} queries were spent.)"
                 )
@@ -1015,10 +1016,19 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         W1, b1, W2 = W1 * a, b1 * a, W2 / a[:, None]
         plan.notes.append("ReLU units rescaled to balance ‖W1[:, j]‖ = ‖W2[j]‖ (the L2-penalty minimiser).")
     if best_res > 1e-6 and exact:
-        plan.notes.append(
-            f"the fit's relative residual is {best_res:.2g}: if the answers are exact, the fit is in a "
-            "local minimum; retry with more n_restarts or another random_state."
-        )
+        if kink_search and len(planes) < h:
+            msg = (
+                f"only {len(planes)} of {h} ReLU hyperplanes were located ({plan.sent} queries); the extracted "
+                f"network is approximate (relative residual {best_res:.2g}): raise the budget or n_queries, or "
+                "the architecture has fewer live units than hidden_layer_sizes."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=3)
+        else:
+            msg = (
+                f"the fit's relative residual is {best_res:.2g}: if the answers are exact, the fit is in a "
+                "local minimum; retry with more n_restarts or another random_state."
+            )
+        plan.notes.append(msg)
     plan.notes.append(
         "hidden units are identified only up to permutation (and sign for tanh/logistic); compare "
         "predictions, not parameters."
@@ -1105,7 +1115,10 @@ class _MLPProbe:
             raise InputError("query returned answers of different shapes for different batches.")
         if self.name != "mlp_regression" and layout == "multi":
             T, G = T[:, 1:] - T[:, :1], np.maximum(G[:, 1:], G[:, :1])
-        floor = 8 * _EPS * (np.abs(T).max(axis=1) + (G.max(axis=1) if plan.output == "probability" else 1.0))
+        # floating-point floor: a softmax's probabilities carry a relative error of a few ulps (exp of the
+        # logits), a binary probability an absolute one (the other class is 1 − p)
+        absolute = plan.output == "probability" and layout != "multi"
+        floor = 8 * _EPS * (np.abs(T).max(axis=1) + (G.max(axis=1) if absolute else 1.0))
         S = np.maximum(_quantum(plan, answers) * G.max(axis=1), floor)
         S[~keep] = np.inf
         for lst, v in ((self.U, U), (self.T, T), (self.S, S), (self.Q, Q), (self.A, answers)):
@@ -1139,7 +1152,7 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
     n_grid = 64
     planes: list = []
     r = None
-    idle, max_idle = 0, 10
+    idle, max_idle = 0, 20
     lenient = False
     cost_line = n_grid + 4 * (2 * d + 3)
     while len(planes) < h and idle < max_idle and plan.sent + cost_line <= max_rows:
@@ -1166,14 +1179,14 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
             if imprecision > _PRECISE and not lenient:
                 continue
             u = a + t * v
-            if any(abs(n @ u + b) <= 1e-6 * (1.0 + abs(b)) for n, b, _ in planes):
+            if any(abs(p[0] @ u + p[1]) <= 1e-6 * (1.0 + abs(p[1])) for p in planes):
                 continue  # a hyperplane we know already
             plane = line.normal(u, eps, jump)
             if plane is None or not _on_plane(probe, plane, r, d):
                 continue
-            n, b, g = plane
-            if any(abs(n @ n2) > 1 - 1e-6 and abs(b - np.sign(n @ n2) * b2) < 1e-4 * (1 + abs(b))
-                   for n2, b2, _ in planes):
+            n, b = plane[:2]
+            if any(abs(n @ p[0]) > 1 - 1e-6 and abs(b - np.sign(n @ p[0]) * p[1]) < 1e-4 * (1 + abs(b))
+                   for p in planes):
                 continue
             planes.append(plane)
             found += 1
@@ -1182,7 +1195,41 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
         idle = 0 if found else idle + 1
         if idle >= max_idle // 2 and not lenient:
             lenient, idle = True, 0
-    return planes
+    return _remeasure(probe, planes, r, d, max_rows)
+
+
+def _remeasure(probe: _MLPProbe, planes: list, r, d: int, max_rows: int) -> list:
+    """Measure again, where the answers are more precise, the normals that were measured imprecisely.
+
+    A normal measured near saturation (a logit known only to ~1e-8) is re-measured on lines through the
+    point of its plane nearest the centre of the queries, crossing no other known plane within the
+    stencil; the more precise of the measurements is kept (up to three tries a plane).
+    """
+    plan = probe.plan
+    rng = plan.rng
+    out = list(planes)
+    if not planes:
+        return out
+    N = np.column_stack([p[0] for p in planes])
+    B = np.array([p[1] for p in planes])
+    for i, (n, b, g, imp) in enumerate(planes):
+        for _ in range(3):
+            if out[i][3] <= _PRECISE or plan.sent + 2 * d + 2 > max_rows:
+                break
+            x0 = -b * n + 0.3 * (rng.standard_normal(d) @ (np.eye(d) - np.outer(n, n)))
+            v = n + 0.3 * rng.standard_normal(d) / math.sqrt(d)
+            v /= np.linalg.norm(v)
+            with np.errstate(divide="ignore"):
+                t_other = -(x0 @ N + B) / (v @ N)
+            t_other[i] = np.inf
+            eps = 0.3 * float(np.min(np.abs(t_other)))
+            if not np.isfinite(eps) or eps < 1e-6:
+                continue
+            line = _Line(probe, x0, v, r)
+            new = line.normal(x0, eps, (n @ v) * (g @ r))
+            if new is not None and abs(new[0] @ n) > 1 - 1e-6 and new[3] < out[i][3]:
+                out[i] = new
+    return out
 
 
 def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
@@ -1190,7 +1237,7 @@ def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
     random points of it (3 queries a try), else the measurement mixed two units.  A try counts only
     where the answers are precise enough to tell (not near saturation); two such tries must agree, and
     none may disagree, within four tries."""
-    n, b, g = plane
+    n, b, g = plane[:3]
     jump = g @ r
     passed = 0
     for _ in range(4):
@@ -1278,9 +1325,12 @@ class _Line:
         return kinks
 
     def normal(self, u, eps, jump):
-        """The hyperplane through kink u: the gradient jump across it, by finite differences."""
+        """The hyperplane through kink u: the gradient jump across it, by finite differences (a step of
+        0.1 × the clearance)."""
+        return self._normal(u, eps, jump, 0.1 * eps)
+
+    def _normal(self, u, eps, jump, delta):
         d = u.size
-        delta = 0.1 * eps
         base = np.vstack([u - eps * self.v, u + eps * self.v])
         stencil = np.vstack([base, (base[:, None, :] + delta * np.eye(d)[None]).reshape(2 * d, d)])
         T, S = self.probe(stencil)
@@ -1298,7 +1348,15 @@ class _Line:
         along = (n @ self.v) * (g @ self.r)
         if abs(along - jump) > 1e-3 * abs(jump):
             return None
-        return n, float(-(n @ u)), g
+        imprecision = 2.0 * float(S.max()) / delta / sv[0]  # relative error of the normal's entries
+        # where the two linear pieces meet along v: the kink, to the answers' precision
+        y = T[:2] @ self.r
+        sl = np.einsum("d,sdo,o->s", self.v, J, self.r)
+        if sl[0] != sl[1]:
+            t = (y[1] - y[0] - (sl[0] + sl[1]) * eps) / (sl[0] - sl[1])
+            if abs(t) < eps:
+                u = u + t * self.v
+        return n, float(-(n @ u)), g, imprecision
 
 
 class _VarPro:
@@ -1399,9 +1457,18 @@ def _subset_sum(V: np.ndarray, target: np.ndarray) -> np.ndarray:
     k = V.shape[0]
     if k == 0:
         return np.zeros(0, dtype=bool)
-    if k > 36:  # relaxation, then rounding
+    # the subset's indicator solves Vᵀc = target; when V has full row rank it is that solution, rounded
+    Wv, sv, Zt = np.linalg.svd(V, full_matrices=False)
+    rank = int(np.sum(sv > sv[0] * max(V.shape) * _EPS)) if sv.size and sv[0] > 0 else 0
+    if rank == k:
+        c = Wv @ ((Zt @ target) / sv)
+        if np.all(np.abs(c - np.rint(c)) < 1e-3) and np.all((np.rint(c) == 0) | (np.rint(c) == 1)):
+            return np.rint(c).astype(bool)
+    if k > 36 or rank == k:  # relaxation, then rounding (no exact subset: some hyperplane is missing)
         c = optimize.lsq_linear(V.T, target, bounds=(0.0, 1.0)).x
         return c > 0.5
+    # meet in the middle, in the coordinates of V's row space (at most k of them)
+    V, target = V @ Zt[:rank].T, Zt[:rank] @ target
 
     def sums(rows):
         S = np.zeros((1, V.shape[1]))
