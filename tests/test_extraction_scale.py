@@ -12,6 +12,7 @@ from sklearn.datasets import make_classification
 from sklearn.neural_network import MLPClassifier
 
 from hypersteal import extract_parameters
+from hypersteal._validation import InputError
 
 
 class API:
@@ -51,6 +52,7 @@ def test_relu_d50_h50_exact_within_60s_and_50k_queries():
     assert np.abs(got - ref).max() <= 1e-9
 
 
+@pytest.mark.slow
 def test_relu_d20_h24_default_stops_when_every_plane_is_found():
     X, model = _victim(20, 24, 1)
     api = API(lambda Q: model.predict_proba(Q)[:, 1])
@@ -80,3 +82,49 @@ def test_progress_bar_is_quiet_unless_asked(capsys):
     assert out.out == "" and out.err == ""  # not a terminal: no bar
     extract_parameters("mlp_classification", api, 6, hidden_layer_sizes=5, center=X.mean(0), scale=X.std(0),
                        saturated="drop", random_state=0, progress=True)  # a bar, and the same result
+
+
+# ------------------------------------------------------------------------------------ rounded answers
+
+@pytest.fixture(scope="module")
+def small_net():
+    X, y = make_classification(500, 5, n_informative=4, n_redundant=0, random_state=0)
+    return X, MLPClassifier(hidden_layer_sizes=(4,), alpha=1e-2, max_iter=3000, random_state=0).fit(X, y)
+
+
+def _rounded(model, decimals):
+    return API(lambda Q: np.round(model.predict_proba(Q)[:, 1], decimals))
+
+
+def test_rounded_answers_degrade_with_an_error_estimate(small_net):
+    X, model = small_net
+    Xf = _fresh(X)
+    ref = model.predict_proba(Xf)[:, 1]
+    est, err = {}, {}
+    for dec in (4, 2):
+        api = _rounded(model, dec)
+        ext = extract_parameters("mlp_classification", api, 5, hidden_layer_sizes=4, decimals=dec,
+                                 center=X.mean(0), scale=X.std(0), saturated="drop", random_state=0)
+        assert not any("located from kinks" in n for n in ext.notes)  # rounded: no exact kinks
+        assert 0 < ext.estimated_error < np.inf
+        got = ext.predict(Xf)
+        est[dec], err[dec] = ext.estimated_error, np.abs(got - ref).max()
+        assert ((got > 0.5) == (ref > 0.5)).mean() >= 0.999
+        assert err[dec] <= 100 * 10.0**-dec  # probabilities within a few rounding steps
+    assert est[2] > 10 * est[4] and err[2] > err[4]  # coarser answers: larger error, and it is said
+
+
+def test_rounded_answers_misdeclared_are_flagged_not_silent(small_net):
+    X, model = small_net
+    api = _rounded(model, 2)
+    with pytest.warns(UserWarning, match="not the network"):
+        ext = extract_parameters("mlp_classification", api, 5, hidden_layer_sizes=4, decimals=8,
+                                 center=X.mean(0), scale=X.std(0), saturated="drop", random_state=0)
+    assert ext.estimated_error == np.inf
+
+
+def test_rounded_answers_of_a_wide_network_are_refused_before_any_query():
+    api = API(lambda Q: np.round(1 / (1 + np.exp(-Q.sum(1))), 4))
+    with pytest.raises(InputError, match="no exact kinks: it cannot be extracted reliably; no query was sent"):
+        extract_parameters("mlp_classification", api, 50, hidden_layer_sizes=50, decimals=4)
+    assert api.rows == 0

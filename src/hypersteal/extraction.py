@@ -946,6 +946,15 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         # rows: a budget, else 20 × the minimum and never fewer than ~10 (d + 8) a unit (lines, stencils)
         m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 10 * h * (d + 8)))
 
+    if not kink_search and (d + 1) * h * o_plan > _MAX_FIT:
+        why = "rounded or noisy answers have no exact kinks" if activation == "relu" else \
+            f"activation={activation!r} has no kinks"
+        raise InputError(
+            f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at most "
+            f"{_MAX_FIT}), and {why}: it cannot be extracted reliably; no query was sent. Query exact "
+            "answers of a ReLU network (no decimals=/noise_std=), or a smaller architecture."
+        )
+
     # ---- phase 1 (ReLU, exact answers): locate every unit's hyperplane from the kinks of f on lines
     probe = _MLPProbe(plan, name)
     planes = []
@@ -998,6 +1007,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
             if res < best_res:
                 best, best_res = phi, res
         W1, b1, W2, b2 = fit.unpack(best)
+        est = None if exact else _fit_error(fit, best, sigma, plan, name)
     # back to raw coordinates: u = (x - center) / scale
     W1 = W1 / plan.scale[:, None]
     b1 = b1 - plan.center @ W1
@@ -1041,7 +1051,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         n_queries=plan.sent,
         residual=float(best_res),
         cost=plan.cost(),
-        estimated_error=None,
+        estimated_error=est,
         standard_errors=None,
         output=plan.output,
         condition=None,
@@ -1050,6 +1060,37 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         answers=answers,
         _spec={"family": "mlp", "layout": layout, "n_features": d, "activation": activation},
     )
+
+
+def _fit_error(fit: _VarPro, phi: np.ndarray, sigma: np.ndarray, plan: _Plan, name: str) -> float:
+    """Rounded or noisy answers: the fit's parameter error, or a warning that it is not a fit at all.
+
+    The weighted residuals' error is min(σ) (rows are weighted by min(σ)/σ); a fit whose residual is more
+    than 3× what that error explains is a local minimum, not the network: say so.  Otherwise the
+    Gauss–Newton covariance σ²(JᵀJ)⁺ of the hidden layer (in query units; the output layer is projected
+    out) gives the root-mean-square parameter error, as ``estimated_error`` does for linear models.
+    """
+    r = fit.fun(phi)
+    s_w = float(sigma.min())
+    rms = float(np.sqrt(np.mean(r**2)))
+    if rms > 3 * s_w:
+        msg = (
+            f"the fit's residual (RMS {rms:.3g}) is {rms / s_w:.3g}× the answers' known error ({s_w:.3g}): it is "
+            "not the network (a local minimum, or the answers are coarser than decimals=/noise_std= say). "
+            "Retry with more n_restarts or queries; do not use these parameters."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        plan.notes.append(msg)
+        return math.inf
+    J = fit.jac(phi)
+    sv = np.linalg.svd(J, compute_uv=False)
+    keep = sv > sv[0] * 1e-10 if sv.size and sv[0] > 0 else np.zeros(0, dtype=bool)
+    est = s_w * float(np.sqrt(np.sum(1.0 / sv[keep] ** 2)))
+    plan.notes.append(
+        f"{name}: fit within the answers' error; estimated_error {est:.3g} is the hidden layer's RMS parameter "
+        "error in query units (Gauss–Newton covariance; symmetries excluded)."
+    )
+    return est
 
 
 class _progress:
@@ -1212,7 +1253,7 @@ def _remeasure(probe: _MLPProbe, planes: list, r, d: int, max_rows: int) -> list
         return out
     N = np.column_stack([p[0] for p in planes])
     B = np.array([p[1] for p in planes])
-    for i, (n, b, g, imp) in enumerate(planes):
+    for i, (n, b, g, _imp) in enumerate(planes):
         for _ in range(3):
             if out[i][3] <= _PRECISE or plan.sent + 2 * d + 2 > max_rows:
                 break
