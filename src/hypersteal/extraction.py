@@ -38,13 +38,11 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   ``logistic_l2`` coefficients sum to zero over classes (as scikit-learn's multinomial does),
   ``logistic_l1`` coefficients have per-feature median zero over classes; intercepts (unpenalised)
   always sum to zero.  Softmax MLP output layers are centred the same way.
-* **MLP** queries are measured in one setting, the size of Tramèr et al.'s benchmark (d = 10, h = 20,
-  binary ``MLPClassifier``, probabilities, queries around the data's mean and standard deviation,
-  agreement of the predicted class on 10,000 fresh points): ReLU networks are extracted exactly
-  (agreement 100%, max |Δp| ≈ 1e-14, 5 of 5 seeds) from 2,000 queries — of which ~1,200–1,700 locate
-  the 20 hyperplanes — and with the default 4,820; with 1,000–1,500 some hyperplanes stay unfound and
-  agreement falls to 80–100%.  Smooth (tanh) networks rely on the fit alone: 98.3–100% at 4,820
-  (1 of 3 seeds exact); the earlier fit-only ReLU extraction reached 99.4–99.7%.
+* **MLP** queries, first measured in one setting, the size of Tramèr et al.'s benchmark (d = 10,
+  h = 20, binary ``MLPClassifier``, probabilities, queries around the data's mean and standard
+  deviation, agreement of the predicted class on 10,000 fresh points): ReLU networks are extracted
+  exactly from ~2,000 queries; smooth (tanh) networks rely on the fit alone: 98.3–100% at the default
+  4,820.  Wider and multiclass ReLU networks, against a learning surrogate: docs/extraction.md.
 * **MLP** hidden units are identified only up to permutation (and sign for tanh / logistic), which
   leave the penalty unchanged; ReLU units are also identified only up to a positive rescaling
   (W1[:, j]·a, b1[j]·a, W2[j]/a), which does change the L2 penalty: we return the rescaling that
@@ -57,10 +55,17 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   line the network is piecewise linear, with a kink where the line crosses a unit's hyperplane.
   Kinks are bracketed on a 64-point grid, located where the neighbouring linear pieces meet, and
   each new hyperplane's normal is the jump of the gradient across it (finite differences, 2d + 2
-  queries), checked by one more crossing elsewhere.  Which side of each hyperplane its unit is active
-  on is the subset of units whose linear parts cancel (a network has no linear term; meet in the
-  middle, exact up to 36 units).  A fit started there is exact; the random-start fit remains the
-  fallback.  Rounded or noisy answers (``decimals``, ``noise_std``) use the fit only.
+  queries), checked at two random points of the plane where the answers are precise enough to tell.
+  A normal's error is the answers' error over the stencil's step: near saturation a logit is known
+  only to ~1e-8, so kinks are measured first where the answers are precise, and normals measured
+  imprecisely are measured again near the plane's point closest to the queries' centre.  Which side
+  of each hyperplane its unit is active on is the subset of units whose linear parts cancel (a
+  network has no linear term): a linear solve when it determines the subset, else meet in the middle
+  (up to 36 units) or a relaxation.  The output layer is then a linear solve; the search stops as
+  soon as all h hyperplanes are found.  Measured sizes and query counts: docs/extraction.md.
+* **MLPs, rounded or noisy answers** use the fit alone (networks with (d + 1)·h·o ≤ 300); its
+  ``estimated_error`` is the hidden layer's RMS parameter error from the Gauss–Newton covariance, or
+  ``inf`` with a warning when the fit's residual exceeds what the stated rounding / noise explains.
 * **L1 models** (lasso, elastic_net, logistic_l1, kernel_logistic_l1): parameters (the intercept
   included) within ``zero_tol`` of zero (default: 3 standard errors, which on exact answers is a few
   rounding units) are set to exactly zero so that ``sign(w)`` is right.
@@ -76,7 +81,8 @@ error is propagated through the link (logit, log) to a weighted least-squares so
 σ²(AᵀWA)⁻¹ gives per-parameter ``standard_errors`` and ``estimated_error`` = sqrt(trace) = the expected
 root-mean-square of ‖θ̂ − θ‖ over all parameters.  σ is the largest of: the known rounding / noise
 level, the residual estimate when there are more rows than unknowns, and the floating-point floor.
-MLPs report no ``estimated_error`` (their parameters are identified only up to symmetries).
+MLPs on exact answers report no ``estimated_error`` (their parameters are identified only up to
+symmetries; judge them by agreement).
 """
 
 from __future__ import annotations
@@ -327,19 +333,25 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
         X_train, kernel, gamma, degree, coef0 : kernel models
             The known training points and kernel (scikit-learn's names; ``gamma`` may be ``"scale"``
             or ``"auto"`` as in ``SVC``).
-        hidden_layer_sizes, activation, n_outputs, n_restarts, max_iter, rebalance, kink_search : MLPs
+        hidden_layer_sizes, activation, n_outputs, n_restarts, max_iter, rebalance, kink_search, progress : MLPs
             One hidden layer of h units (int or ``(h,)``, required); activation as in scikit-learn
             (default ``"relu"``); ``n_outputs`` (regression, default 1) or ``n_classes``
             (classification, default 2) set the minimum, ``ceil(unknowns / equations per row)`` with
-            unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1; the default query count
-            is 20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
-            h = 20 gives 4,820; ReLU networks on exact answers need ~2,000, see the module doc).
+            unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1.  Default query count:
+            20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
+            h = 20 gives 4,820), except for the kink search, which stops once all h hyperplanes are
+            located (or after 20 lines in a row bring none, or at max(20 × minimum, 10·h·(d + 8)) rows, or
+            at ``budget``) and then sends ``minimum`` Gaussian rows.
             ``kink_search`` (default ``"auto"``: ReLU with exact answers) first locates the units'
-            hyperplanes from kinks on lines, with up to all but the minimum of the rows; the rest are
-            Gaussian rows around ``center``. The fit is weighted variable projection (rows weighted
-            by the inverse of their error: a logit near saturation is known only roughly), started
-            from the located hyperplanes, or else from ``n_restarts`` random starts (default 16, 40
-            evaluations each), the best two polished to ``max_iter`` (default 200) evaluations.
+            hyperplanes from kinks on lines; with ``n_queries`` it uses up to all but the minimum of the
+            rows and the rest are Gaussian rows around ``center``.  On located hyperplanes the output
+            layer is a linear solve; when that leaves a relative residual above 1e-9 and the network is
+            small ((d + 1)·h·o ≤ 300), a weighted variable-projection fit (rows weighted by the inverse of
+            their error: a logit near saturation is known only roughly) starts from them, or else from
+            ``n_restarts`` random starts (default 16, 40 evaluations each), the best two polished to
+            ``max_iter`` (default 200) evaluations.  Without kinks (rounded or noisy answers, smooth
+            activations) larger networks are refused before any query.  ``progress`` (default: when
+            stderr is a terminal) shows a rich progress bar of located hyperplanes and queries.
 
     Returns
     -------
