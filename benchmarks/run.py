@@ -342,7 +342,7 @@ def _surrogate(ext, h, layout: str, seed: int):
     return predict
 
 
-def extraction_mlp(sizes, seed: int = 0, lam: float = 1e-3):
+def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
     """ReLU MLPs through their probabilities: hypersteal (kinks) vs a learning surrogate on the same queries,
     then λ stolen from the extracted network (steal_black_box)."""
     from hypersteal import steal_black_box

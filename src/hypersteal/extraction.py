@@ -340,7 +340,7 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
             unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1.  Default query count:
             20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
             h = 20 gives 4,820), except for the kink search, which stops once all h hyperplanes are
-            located (or after 20 lines in a row bring none, or at max(20 × minimum, 10·h·(d + 8)) rows, or
+            located (or after 20 lines in a row bring none, or at max(20 × minimum, 40·h·(d + 8)) rows, or
             at ``budget``) and then sends ``minimum`` Gaussian rows.
             ``kink_search`` (default ``"auto"``: ReLU with exact answers) first locates the units'
             hyperplanes from kinks on lines; with ``n_queries`` it uses up to all but the minimum of the
@@ -955,8 +955,8 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     if kink_search and not fixed:
         # no count asked for: stop the kink search once every hyperplane is found, then `minimum` rows
         plan.notes[:] = [n for n in plan.notes if "capped by budget" not in n]
-        # rows: a budget, else 20 × the minimum and never fewer than ~10 (d + 8) a unit (lines, stencils)
-        m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 10 * h * (d + 8)))
+        # rows: a budget, else 20 × the minimum and never fewer than ~40 (d + 8) a unit (lines, stencils)
+        m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 40 * h * (d + 8)))
 
     if not kink_search and (d + 1) * h * o_plan > _MAX_FIT:
         why = "rounded or noisy answers have no exact kinks" if activation == "relu" else \
@@ -1218,6 +1218,8 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
             r = rng.standard_normal(T.shape[1]) if T.shape[1] > 1 else np.ones(1)
         line = _Line(probe, a, v, r)
         s_line = S * np.abs(r).sum()
+        if np.mean(~np.isfinite(S)) > 0.25 and half > 1.0:
+            half = max(1.0, 0.7 * half)  # saturated answers hide kinks: shorter lines from now on
         kinks = line.scan(ts, T @ r, s_line, max_rows)
         found = 0
         for t, eps, jump in kinks:
