@@ -379,11 +379,15 @@ def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
                    surrogate_agreement=float((sur.argmax(1) == ref.argmax(1)).mean()),
                    surrogate_max_prob_error=float(np.abs(sur - ref).max()),
                    lam_hat=float(res.lam), lam_rel_error=float(abs(res.lam - lam) / lam),
+                   lam_identifiable=bool(getattr(res, "identifiable", True)),
+                   lam_interval=[float(v) for v in getattr(res, "interval", (np.nan, np.nan))],
                    planes=next((n.split(" ")[0] for n in ext.notes if "located" in n), "0"))
         print(f"  d={d:<4} h={hl!s:<10} c={n_classes:<3} queries {row['queries']:>6}  time {row['time_s']:6.1f} s  "
               f"planes {row['planes']:>4}  agreement {row['agreement']:.4%}  max|Δp| {row['max_prob_error']:.1e}  "
               f"| surrogate {row['surrogate_agreement']:.4%}  max|Δp| {row['surrogate_max_prob_error']:.1e}  "
-              f"| λ̂ {row['lam_hat']:.4g} (rel. error {row['lam_rel_error']:.1e})", flush=True)
+              f"| λ̂ {row['lam_hat']:.4g} (rel. error {row['lam_rel_error']:.1e}"
+              + ("" if row["lam_identifiable"] else f"; not identifiable, interval {row['lam_interval']}") + ")",
+              flush=True)
         rows.append(row)
     return rows
 
