@@ -63,7 +63,7 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   network has no linear term): a linear solve when it determines the subset, else meet in the middle
   (up to 36 units) or a relaxation.  The output layer is then a linear solve; the search stops as
   soon as all h hyperplanes are found.  Measured sizes and query counts: docs/extraction.md.
-* **MLPs, rounded or noisy answers** use the fit alone (networks with (d + 1)·h·o ≤ 300); its
+* **MLPs, rounded or noisy answers** use the fit alone (networks with (d + 1)·h·o ≤ 2500); its
   ``estimated_error`` is the hidden layer's RMS parameter error from the Gauss–Newton covariance, or
   ``inf`` with a warning when the fit's residual exceeds what the stated rounding / noise explains.
 * **L1 models** (lasso, elastic_net, logistic_l1, kernel_logistic_l1): parameters (the intercept
@@ -128,6 +128,7 @@ _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
 _PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
 _EXACT = 1e-9  # relative residual below which a located-hyperplane start is taken as is
+_MAX_FIT_ONLY = 2500  # (d + 1)·h·outputs beyond which a network without kinks is refused before any query
 _MAX_FIT = 300  # (d + 1)·h·outputs beyond which no non-linear fit is run (its cost grows as their square)
 
 _COMMON = {
@@ -350,7 +351,7 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
             their error: a logit near saturation is known only roughly) starts from them, or else from
             ``n_restarts`` random starts (default 16, 40 evaluations each), the best two polished to
             ``max_iter`` (default 200) evaluations.  Without kinks (rounded or noisy answers, smooth
-            activations) larger networks are refused before any query.  ``progress`` (default: when
+            activations) networks with (d + 1)·h·o > 2500 are refused before any query.  ``progress`` (default: when
             stderr is a terminal) shows a rich progress bar of located hyperplanes and queries.
 
     Returns
@@ -958,12 +959,12 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         # rows: a budget, else 20 × the minimum and never fewer than ~40 (d + 8) a unit (lines, stencils)
         m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 40 * h * (d + 8)))
 
-    if not kink_search and (d + 1) * h * o_plan > _MAX_FIT:
+    if not kink_search and (d + 1) * h * o_plan > _MAX_FIT_ONLY:
         why = "rounded or noisy answers have no exact kinks" if activation == "relu" else \
             f"activation={activation!r} has no kinks"
         raise InputError(
             f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at most "
-            f"{_MAX_FIT}), and {why}: it cannot be extracted reliably; no query was sent. Query exact "
+            f"{_MAX_FIT_ONLY}), and {why}: it cannot be extracted reliably; no query was sent. Query exact "
             "answers of a ReLU network (no decimals=/noise_std=), or a smaller architecture."
         )
 
@@ -989,7 +990,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     with threadpool_limits(limits=1, user_api="blas"):
         fit = _VarPro(U, targets, wts, activation, h)
         best_res, best = np.inf, None
-        small = (d + 1) * h * o_plan <= _MAX_FIT
+        small = (d + 1) * h * o_plan <= (_MAX_FIT if planes else _MAX_FIT_ONLY)
         if planes:
             phi0 = _relu_start(fit, planes, plan)
             if phi0 is not None:
@@ -1006,7 +1007,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
             if best is None:
                 raise InputError(
                     f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at "
-                    f"most {_MAX_FIT}); only exact answers of a ReLU network (kink search) reach it, and "
+                    f"most {_MAX_FIT_ONLY}); only exact answers of a ReLU network (kink search) reach it, and "
                     + ("the kink search found no hyperplane." if kink_search else "they were not available.")
                     + f" ({plan.sent} queries were spent.)"
                 )
