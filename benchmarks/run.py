@@ -4,6 +4,7 @@
     python benchmarks/run.py --full          # the issue's sizes: 10⁸ × 10 rows out of core (8.3 GB on disk)
     python benchmarks/run.py --only out_of_core --rows 100000000 --chunk 1000000 --workers 2
     python benchmarks/run.py --only speed    # sections: speed, out_of_core, extraction
+    python benchmarks/run.py --only extraction   # ReLU MLPs d ∈ {10, 50, 64, 100}; --full adds 100×128, 784×20
 
 Out of core: ridge and logistic regression over rows × 10 float64 features kept as one .npy file per
 chunk, written chunk by chunk (never all in memory) to a temporary directory (``$HYPERSTEAL_BENCH_DIR``
@@ -267,8 +268,8 @@ def out_of_core(rows: int, chunk: int, workers: int):
     return out
 
 
-def extraction():
-    """Queries used vs unknowns per family, exact answers."""
+def extraction(quick: bool = True):
+    """Queries used vs unknowns per family, exact answers; then ReLU MLPs (see :func:`extraction_mlp`)."""
     from sklearn.datasets import load_diabetes, load_iris
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -300,6 +301,94 @@ def extraction():
         ext = extract_parameters(algorithm, query, data.shape[1], output=out, **opts)
         rows.append({"family": label, "unknowns": unknowns, "queries": ext.n_queries, "residual": ext.residual})
         print(f"  {label:<26} unknowns {unknowns:>5}  queries {ext.n_queries:>5}", flush=True)
+    sizes = [(10, 20), (50, 50), (64, 32), (100, 50), (10, (20, 20))]
+    if not quick:
+        sizes += [(100, 128), (784, 20)]
+    return {"linear_and_kernel": rows, "relu_mlp": extraction_mlp(sizes)}
+
+
+def _victim(d: int, h, seed: int, lam: float):
+    """A ReLU MLPClassifier trained (L-BFGS, alpha = 2λ: hypersteal's convention) on synthetic data or digits."""
+    from sklearn.datasets import load_digits, make_classification
+    from sklearn.neural_network import MLPClassifier
+
+    if d == 64:
+        X, y = load_digits(return_X_y=True)
+        X = X / 16.0
+    else:
+        X, y = make_classification(1000, d, n_informative=min(d // 2, 10), random_state=seed)
+    model = MLPClassifier(hidden_layer_sizes=h, alpha=2 * lam, solver="lbfgs", tol=1e-10, max_iter=500,
+                          random_state=seed).fit(X, y)
+    return X, y, model
+
+
+def _surrogate(ext, h, layout: str, seed: int):
+    """The learning baseline: a scikit-learn ReLU MLP regressed on the same queries' logits."""
+    from sklearn.neural_network import MLPRegressor
+
+    P = np.clip(np.asarray(ext.answers, dtype=float), 1e-12, 1.0)
+    if layout == "pos":
+        P = np.column_stack([1 - P, P]).clip(1e-12, 1.0)
+    T = np.log(P[:, 1:]) - np.log(P[:, :1])
+    mu, sd = ext.queries.mean(0), ext.queries.std(0) + 1e-12
+    reg = MLPRegressor(hidden_layer_sizes=h, max_iter=300, random_state=seed).fit((ext.queries - mu) / sd, T)
+
+    def predict(Xf):
+        F = reg.predict((Xf - mu) / sd).reshape(len(Xf), -1)
+        F = np.column_stack([np.zeros(len(Xf)), F])
+        E = np.exp(F - F.max(1, keepdims=True))
+        return E / E.sum(1, keepdims=True)
+
+    return predict
+
+
+def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
+    """ReLU MLPs through their probabilities: hypersteal (kinks) vs a learning surrogate on the same queries,
+    then λ stolen from the extracted network (steal_black_box)."""
+    from hypersteal import steal_black_box
+
+    rows = []
+    for d, h in sizes:
+        X, y, model = _victim(d, h, seed, lam)
+        hl = h if isinstance(h, tuple) else (h,)
+        n_classes = len(np.unique(y))
+        api = (lambda Q, m=model: m.predict_proba(Q)) if n_classes > 2 else \
+            (lambda Q, m=model: m.predict_proba(Q)[:, 1])
+        sd = X.std(0)
+        sd = np.where(sd > 0, sd, 1.0)
+        Xf = X.mean(0) + sd * np.random.default_rng(99).normal(size=(10_000, d))
+        ref = model.predict_proba(Xf)
+        row = {"d": d, "h": list(hl), "classes": n_classes, "victim_alpha": 2 * lam}
+        t0 = time.perf_counter()
+        try:
+            res = steal_black_box("mlp_classification", api, X, y, hidden_layer_sizes=hl, activation="relu",
+                                  n_classes=n_classes, center=X.mean(0), scale=sd, saturated="drop",
+                                  random_state=seed, progress=False)
+        except Exception as exc:  # noqa: BLE001 - the table says what was refused and why
+            row["refused"] = str(exc).split("\n")[0][:160]
+            print(f"  d={d:<4} h={hl!s:<10} refused: {row['refused']}", flush=True)
+            rows.append(row)
+            continue
+        ext = res.extraction
+        row["time_s"] = time.perf_counter() - t0
+        got = ext.predict(Xf)
+        got = got if got.ndim == 2 else np.column_stack([1 - got, got])
+        sur = _surrogate(ext, hl, ext._spec["layout"], seed)(Xf)
+        row.update(queries=ext.n_queries, agreement=float((got.argmax(1) == ref.argmax(1)).mean()),
+                   max_prob_error=float(np.abs(got - ref).max()),
+                   surrogate_agreement=float((sur.argmax(1) == ref.argmax(1)).mean()),
+                   surrogate_max_prob_error=float(np.abs(sur - ref).max()),
+                   lam_hat=float(res.lam), lam_rel_error=float(abs(res.lam - lam) / lam),
+                   lam_identifiable=bool(getattr(res, "identifiable", True)),
+                   lam_interval=[float(v) for v in getattr(res, "interval", (np.nan, np.nan))],
+                   planes=next((n.split(" ")[0] for n in ext.notes if "located" in n), "0"))
+        print(f"  d={d:<4} h={hl!s:<10} c={n_classes:<3} queries {row['queries']:>6}  time {row['time_s']:6.1f} s  "
+              f"planes {row['planes']:>4}  agreement {row['agreement']:.4%}  max|Δp| {row['max_prob_error']:.1e}  "
+              f"| surrogate {row['surrogate_agreement']:.4%}  max|Δp| {row['surrogate_max_prob_error']:.1e}  "
+              f"| λ̂ {row['lam_hat']:.4g} (rel. error {row['lam_rel_error']:.1e}"
+              + ("" if row["lam_identifiable"] else f"; not identifiable, interval {row['lam_interval']}") + ")",
+              flush=True)
+        rows.append(row)
     return rows
 
 
@@ -327,7 +416,8 @@ def main(argv=None):
     quick = not args.full
     rows = args.rows or (10_000_000 if quick else 100_000_000)
     sections = {"speed": lambda: speed(quick, args.repeats),
-                "out_of_core": lambda: out_of_core(rows, args.chunk, args.workers), "extraction": extraction}
+                "out_of_core": lambda: out_of_core(rows, args.chunk, args.workers),
+                "extraction": lambda: extraction(quick)}
     results = {
         "mode": "full" if args.full else "quick",
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),

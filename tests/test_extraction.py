@@ -249,7 +249,10 @@ def test_mlp_regression_relu(reg):
     api = API(model.predict)
     ext = extract_parameters("mlp_regression", api, 4, hidden_layer_sizes=(5,), random_state=0)
     unknowns = 5 * 5 + 6
-    assert api.rows == ext.n_queries == 20 * unknowns  # the documented default
+    # the documented default for ReLU on exact answers: stop once every hyperplane is located, then
+    # `minimum` rows (here the number of unknowns); at most 20 × that minimum
+    assert api.rows == ext.n_queries < 20 * unknowns
+    assert any("5 ReLU hyperplane(s) located" in n for n in ext.notes)
     Xf = _fresh(4)
     ref = model.predict(Xf)
     assert np.abs(ext.predict(Xf) - ref).max() <= 1e-6 * np.abs(ref).max()
@@ -270,7 +273,9 @@ def test_mlp_classifier_agreement(n_classes, activation):
     ext = extract_parameters("mlp_classification", api, 4, hidden_layer_sizes=4, activation=activation,
                              n_classes=n_classes, random_state=0)
     o = n_classes - 1
-    assert api.rows == 20 * int(np.ceil((5 * 4 + 5 * o) / o))
+    default = 20 * int(np.ceil((5 * 4 + 5 * o) / o))
+    assert api.rows == ext.n_queries
+    assert api.rows == default if activation == "tanh" else api.rows < default  # ReLU: stops when located
     Xf = _fresh(4)
     got, ref = ext.predict(Xf), model.predict_proba(Xf)
     assert (got.argmax(1) == ref.argmax(1)).mean() == 1.0
@@ -524,7 +529,8 @@ def test_mlp_relu_regression_several_outputs_kinks():
     model = MLPRegressor(hidden_layer_sizes=(8,), alpha=1e-2, max_iter=3000, random_state=0).fit(X, Y)
     api = API(model.predict)
     ext = extract_parameters("mlp_regression", api, 6, hidden_layer_sizes=8, n_outputs=2, random_state=0)
-    assert api.rows == ext.n_queries == 20 * int(np.ceil((7 * 8 + 9 * 2) / 2))
+    assert api.rows == ext.n_queries < 20 * int(np.ceil((7 * 8 + 9 * 2) / 2))  # stops when all 8 are found
+    assert any("8 ReLU hyperplane(s) located" in n for n in ext.notes)
     Xf = _fresh(6)
     ref = model.predict(Xf)
     assert np.abs(ext.predict(Xf) - ref).max() <= 1e-8 * np.abs(ref).max()
@@ -585,3 +591,28 @@ def test_mlp_relu_kink_search_stays_within_n_queries(reg, n_queries):
                              budget=n_queries, random_state=0, n_restarts=4)
     assert api.rows == ext.n_queries == n_queries
     assert ext.queries.shape == (n_queries, 4) and ext.answers.shape == (n_queries,)
+
+
+# ------------------------------------------------------------------- elastic-net logistic, unknown family
+
+def test_logistic_elastic_net_extracts_like_l1_l2(clf):
+    X, y = clf
+    model = LogisticRegression(C=0.5, l1_ratio=0.5, solver="saga", tol=1e-10, max_iter=100000).fit(X, y)
+    api = API(_pos(model))
+    ext = extract_parameters("logistic_elastic_net", api, X.shape[1])
+    assert api.rows == ext.n_queries == X.shape[1] + 1
+    assert_params(ext.params, {"coef": model.coef_[0], "intercept": float(model.intercept_[0])}, rtol=1e-8)
+    assert ext.output == "probability"
+    ext2 = extract_parameters("ENet-LR", model.decision_function, X.shape[1], output="score")  # alias, scores
+    assert ext2.algorithm == "logistic_elastic_net"
+    np.testing.assert_allclose(ext2["coef"], model.coef_[0], rtol=1e-9, atol=1e-12)
+
+
+def test_unknown_family_is_a_clear_error(monkeypatch):
+    import hypersteal.extraction as ex
+
+    monkeypatch.setattr(ex, "canonical_name", lambda name: "some_new_family")
+    api = API(lambda Q: Q.sum(1))
+    with pytest.raises(InputError, match="does not know how to extract 'some_new_family'; it extracts: .*ridge"):
+        ex.extract_parameters("whatever", api, 3)
+    assert api.rows == 0

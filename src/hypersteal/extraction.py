@@ -11,8 +11,9 @@ algorithm                                           output         minimal rows 
 =================================================== ============== ===================================
 ridge, lasso, elastic_net                           value          d + 1   (w, c)
 svm_hinge, svm_squared_hinge                        score          d + 1   (w, c)
-logistic_l1, logistic_l2 (binary)                   probability    d + 1   logit(p) = xᵀw + c
-logistic_l1, logistic_l2 (c classes, softmax)       probability    d + 1   centred log p is linear
+logistic_l1, logistic_l2, logistic_elastic_net      probability    d + 1   logit(p) = xᵀw + c
+  (binary)
+logistic_* (c classes, softmax)                     probability    d + 1   centred log p is linear
 kernel_ridge                                        value          n       (α; no intercept, as in
                                                                            scikit-learn and DESIGN §2)
 kernel_logistic_*, kernel_svm_*                     prob. / score  n + 1   f = K(Q, X_train) α + c
@@ -37,13 +38,11 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   ``logistic_l2`` coefficients sum to zero over classes (as scikit-learn's multinomial does),
   ``logistic_l1`` coefficients have per-feature median zero over classes; intercepts (unpenalised)
   always sum to zero.  Softmax MLP output layers are centred the same way.
-* **MLP** queries are measured in one setting, the size of Tramèr et al.'s benchmark (d = 10, h = 20,
-  binary ``MLPClassifier``, probabilities, queries around the data's mean and standard deviation,
-  agreement of the predicted class on 10,000 fresh points): ReLU networks are extracted exactly
-  (agreement 100%, max |Δp| ≈ 1e-14, 5 of 5 seeds) from 2,000 queries — of which ~1,200–1,700 locate
-  the 20 hyperplanes — and with the default 4,820; with 1,000–1,500 some hyperplanes stay unfound and
-  agreement falls to 80–100%.  Smooth (tanh) networks rely on the fit alone: 98.3–100% at 4,820
-  (1 of 3 seeds exact); the earlier fit-only ReLU extraction reached 99.4–99.7%.
+* **MLP** queries, first measured in one setting, the size of Tramèr et al.'s benchmark (d = 10,
+  h = 20, binary ``MLPClassifier``, probabilities, queries around the data's mean and standard
+  deviation, agreement of the predicted class on 10,000 fresh points): ReLU networks are extracted
+  exactly from ~2,000 queries; smooth (tanh) networks rely on the fit alone: 98.3–100% at the default
+  4,820.  Wider and multiclass ReLU networks, against a learning surrogate: docs/extraction.md.
 * **MLP** hidden units are identified only up to permutation (and sign for tanh / logistic), which
   leave the penalty unchanged; ReLU units are also identified only up to a positive rescaling
   (W1[:, j]·a, b1[j]·a, W2[j]/a), which does change the L2 penalty: we return the rescaling that
@@ -56,10 +55,17 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   line the network is piecewise linear, with a kink where the line crosses a unit's hyperplane.
   Kinks are bracketed on a 64-point grid, located where the neighbouring linear pieces meet, and
   each new hyperplane's normal is the jump of the gradient across it (finite differences, 2d + 2
-  queries), checked by one more crossing elsewhere.  Which side of each hyperplane its unit is active
-  on is the subset of units whose linear parts cancel (a network has no linear term; meet in the
-  middle, exact up to 36 units).  A fit started there is exact; the random-start fit remains the
-  fallback.  Rounded or noisy answers (``decimals``, ``noise_std``) use the fit only.
+  queries), checked at two random points of the plane where the answers are precise enough to tell.
+  A normal's error is the answers' error over the stencil's step: near saturation a logit is known
+  only to ~1e-8, so kinks are measured first where the answers are precise, and normals measured
+  imprecisely are measured again near the plane's point closest to the queries' centre.  Which side
+  of each hyperplane its unit is active on is the subset of units whose linear parts cancel (a
+  network has no linear term): a linear solve when it determines the subset, else meet in the middle
+  (up to 36 units) or a relaxation.  The output layer is then a linear solve; the search stops as
+  soon as all h hyperplanes are found.  Measured sizes and query counts: docs/extraction.md.
+* **MLPs, rounded or noisy answers** use the fit alone (networks with (d + 1)·h·o ≤ 2500); its
+  ``estimated_error`` is the hidden layer's RMS parameter error from the Gauss–Newton covariance, or
+  ``inf`` with a warning when the fit's residual exceeds what the stated rounding / noise explains.
 * **L1 models** (lasso, elastic_net, logistic_l1, kernel_logistic_l1): parameters (the intercept
   included) within ``zero_tol`` of zero (default: 3 standard errors, which on exact answers is a few
   rounding units) are set to exactly zero so that ``sign(w)`` is right.
@@ -75,7 +81,8 @@ error is propagated through the link (logit, log) to a weighted least-squares so
 σ²(AᵀWA)⁻¹ gives per-parameter ``standard_errors`` and ``estimated_error`` = sqrt(trace) = the expected
 root-mean-square of ‖θ̂ − θ‖ over all parameters.  σ is the largest of: the known rounding / noise
 level, the residual estimate when there are more rows than unknowns, and the floating-point floor.
-MLPs report no ``estimated_error`` (their parameters are identified only up to symmetries).
+MLPs on exact answers report no ``estimated_error`` (their parameters are identified only up to
+symmetries; judge them by agreement).
 """
 
 from __future__ import annotations
@@ -104,6 +111,7 @@ _LINEAR = {
     "elastic_net": "value",
     "logistic_l2": "probability",
     "logistic_l1": "probability",
+    "logistic_elastic_net": "probability",
     "svm_squared_hinge": "score",
     "svm_hinge": "score",
 }
@@ -115,9 +123,13 @@ _KERNEL = {
     "kernel_svm_hinge": "score",
 }
 _MLP = {"mlp_regression": "value", "mlp_classification": "probability"}
-_L1 = {"lasso", "elastic_net", "logistic_l1", "kernel_logistic_l1"}
+_L1 = {"lasso", "elastic_net", "logistic_l1", "logistic_elastic_net", "kernel_logistic_l1"}
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
+_PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
+_EXACT = 1e-9  # relative residual below which a located-hyperplane start is taken as is
+_MAX_FIT_ONLY = 2500  # (d + 1)·h·outputs beyond which a network without kinks is refused before any query
+_MAX_FIT = 300  # (d + 1)·h·outputs beyond which no non-linear fit is run (its cost grows as their square)
 
 _COMMON = {
     "output",
@@ -147,13 +159,14 @@ _MLP_OPTIONS = (_COMMON - {"fit_intercept"}) | {
     "n_classes",
     "rebalance",
     "kink_search",
+    "progress",
 }
 
 #: Options that only the extraction uses; :func:`steal_black_box` passes the others to the model.
 EXTRACTION_OPTIONS = frozenset(
     _COMMON
     | {"design", "zero_tol", "X_train", "hidden_layer_sizes", "n_restarts", "max_iter", "n_outputs",
-       "n_classes", "rebalance", "kink_search"}
+       "n_classes", "rebalance", "kink_search", "progress"}
 ) - {"fit_intercept"}
 #: Options both the extraction and the model need.
 _SHARED_OPTIONS = frozenset({"fit_intercept", "kernel", "gamma", "degree", "coef0", "activation"})
@@ -321,19 +334,25 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
         X_train, kernel, gamma, degree, coef0 : kernel models
             The known training points and kernel (scikit-learn's names; ``gamma`` may be ``"scale"``
             or ``"auto"`` as in ``SVC``).
-        hidden_layer_sizes, activation, n_outputs, n_restarts, max_iter, rebalance, kink_search : MLPs
+        hidden_layer_sizes, activation, n_outputs, n_restarts, max_iter, rebalance, kink_search, progress : MLPs
             One hidden layer of h units (int or ``(h,)``, required); activation as in scikit-learn
             (default ``"relu"``); ``n_outputs`` (regression, default 1) or ``n_classes``
             (classification, default 2) set the minimum, ``ceil(unknowns / equations per row)`` with
-            unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1; the default query count
-            is 20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
-            h = 20 gives 4,820; ReLU networks on exact answers need ~2,000, see the module doc).
+            unknowns (d + 1)h + (h + 1)o and o = n_outputs or n_classes − 1.  Default query count:
+            20 × that minimum (Tramèr et al.: ~5,000 queries for 20 hidden units; here d = 10,
+            h = 20 gives 4,820), except for the kink search, which stops once all h hyperplanes are
+            located (or after 20 lines in a row bring none, or at max(20 × minimum, 40·h·(d + 8)) rows, or
+            at ``budget``) and then sends ``minimum`` Gaussian rows.
             ``kink_search`` (default ``"auto"``: ReLU with exact answers) first locates the units'
-            hyperplanes from kinks on lines, with up to all but the minimum of the rows; the rest are
-            Gaussian rows around ``center``. The fit is weighted variable projection (rows weighted
-            by the inverse of their error: a logit near saturation is known only roughly), started
-            from the located hyperplanes, or else from ``n_restarts`` random starts (default 16, 40
-            evaluations each), the best two polished to ``max_iter`` (default 200) evaluations.
+            hyperplanes from kinks on lines; with ``n_queries`` it uses up to all but the minimum of the
+            rows and the rest are Gaussian rows around ``center``.  On located hyperplanes the output
+            layer is a linear solve; when that leaves a relative residual above 1e-9 and the network is
+            small ((d + 1)·h·o ≤ 300), a weighted variable-projection fit (rows weighted by the inverse of
+            their error: a logit near saturation is known only roughly) starts from them, or else from
+            ``n_restarts`` random starts (default 16, 40 evaluations each), the best two polished to
+            ``max_iter`` (default 200) evaluations.  Without kinks (rounded or noisy answers, smooth
+            activations) networks with (d + 1)·h·o > 2500 are refused before any query.  ``progress`` (default: when
+            stderr is a terminal) shows a rich progress bar of located hyperplanes and queries.
 
     Returns
     -------
@@ -351,6 +370,9 @@ def extract_parameters(algorithm: str, query: Callable, n_features: int, **optio
     if name in _KERNEL:
         check_options(options, _KERNEL_OPTIONS, where=f"extract_parameters({name!r})")
         return _extract_linear_in_params(name, "kernel", query, d, options)
+    if name not in _MLP:
+        known = ", ".join(sorted({*_LINEAR, *_KERNEL, *_MLP}))
+        raise InputError(f"extract_parameters does not know how to extract {name!r}; it extracts: {known}.")
     check_options(options, _MLP_OPTIONS, where=f"extract_parameters({name!r})")
     return _extract_mlp(name, query, d, options)
 
@@ -824,7 +846,12 @@ def _normalise_softmax(name, theta, se, fit_intercept, plan):
     p = theta.shape[0]
     body = slice(0, p - fit_intercept)
     theta = theta - theta.mean(axis=1, keepdims=True)  # all parts: mean zero over classes
-    if name == "logistic_l1":
+    if name == "logistic_elastic_net":
+        plan.notes.append(
+            "softmax parameters are identified up to a common shift; coef and intercepts normalised to "
+            "sum 0 over classes (the L2 part's minimiser; the elastic-net one depends on l1_ratio)."
+        )
+    elif name == "logistic_l1":
         theta[body] -= np.median(theta[body], axis=1, keepdims=True)
         plan.notes.append(
             "softmax parameters are identified up to a common shift; coef normalised to per-feature "
@@ -910,6 +937,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     max_iter = int(rest.pop("max_iter", 200))
     rebalance = bool(rest.pop("rebalance", True))
     kink_search = rest.pop("kink_search", "auto")
+    progress = rest.pop("progress", None)
     if kink_search not in ("auto", True, False):
         raise InputError(f"kink_search must be 'auto', True or False, got {kink_search!r}.")
     assert not rest, rest
@@ -918,18 +946,36 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     o_plan = n_out if name == "mlp_regression" else n_out - 1
     unknowns = (d + 1) * h + (h + 1) * o_plan
     minimum = int(math.ceil(unknowns / o_plan))
-    m = plan.rows(minimum, default=20 * minimum)
     exact = plan.decimals is None and plan.noise_std is None
     if kink_search == "auto":
         kink_search = activation == "relu" and exact
     if kink_search and activation != "relu":
         raise InputError(f"kink_search needs activation='relu' (piecewise-linear units), got {activation!r}.")
+    fixed = plan.n_queries is not None or plan.oversample is not None
+    m = plan.rows(minimum, default=20 * minimum)
+    if kink_search and not fixed:
+        # no count asked for: stop the kink search once every hyperplane is found, then `minimum` rows
+        plan.notes[:] = [n for n in plan.notes if "capped by budget" not in n]
+        # rows: a budget, else 20 × the minimum and never fewer than ~40 (d + 8) a unit (lines, stencils)
+        m = max(m, plan.budget if plan.budget is not None else max(20 * minimum, 40 * h * (d + 8)))
+
+    if not kink_search and (d + 1) * h * o_plan > _MAX_FIT_ONLY:
+        why = "rounded or noisy answers have no exact kinks" if activation == "relu" else \
+            f"activation={activation!r} has no kinks"
+        raise InputError(
+            f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at most "
+            f"{_MAX_FIT_ONLY}), and {why}: it cannot be extracted reliably; no query was sent. Query exact "
+            "answers of a ReLU network (no decimals=/noise_std=), or a smaller architecture."
+        )
 
     # ---- phase 1 (ReLU, exact answers): locate every unit's hyperplane from the kinks of f on lines
     probe = _MLPProbe(plan, name)
     planes = []
     if kink_search:
-        planes = _relu_kinks(probe, d, h, max_rows=m - minimum)
+        with _progress(progress, f"{name}: hyperplanes", h) as bar:
+            planes = _relu_kinks(probe, d, h, max_rows=m - minimum, bar=bar)
+        if not fixed:
+            m = plan.sent + minimum
     # ---- phase 2: the rest of the budget as Gaussian rows around center; fit on every answer
     U_rand = plan.rng.standard_normal((m - plan.sent, d))
     probe(U_rand, explore=False)
@@ -944,14 +990,28 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     with threadpool_limits(limits=1, user_api="blas"):
         fit = _VarPro(U, targets, wts, activation, h)
         best_res, best = np.inf, None
+        small = (d + 1) * h * o_plan <= (_MAX_FIT if planes else _MAX_FIT_ONLY)
         if planes:
             phi0 = _relu_start(fit, planes, plan)
             if phi0 is not None:
-                best, best_res = fit.run(phi0, max_iter)
-                plan.notes.append(
-                    f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; fit started from them."
+                best, best_res = phi0, fit.residual(phi0)
+                if best_res > _EXACT and small:
+                    phi, res = fit.run(phi0, max_iter)
+                    if res < best_res:
+                        best, best_res = phi, res
+                how = ("the output layer solved on them." if best_res <= _EXACT else
+                       "fit started from them." if small else
+                       f"the output layer solved on them (no non-linear fit beyond {_MAX_FIT} parameters).")
+                plan.notes.append(f"{len(planes)} ReLU hyperplane(s) located from kinks on lines; {how}")
+        if best_res > 1e-9 and not small:
+            if best is None:
+                raise InputError(
+                    f"{name} with (d + 1)·h·outputs = {(d + 1) * h * o_plan} is beyond the non-linear fit (at "
+                    f"most {_MAX_FIT_ONLY}); only exact answers of a ReLU network (kink search) reach it, and "
+                    + ("the kink search found no hyperplane." if kink_search else "they were not available.")
+                    + f" ({plan.sent} queries were spent.)"
                 )
-        if best_res > 1e-9:
+        elif best_res > 1e-9:
             # random starts on the plain least-squares landscape (weights near 0 for rows near
             # saturation flatten it), then the winner polished on the weighted one
             plain = _VarPro(U, targets, np.ones_like(wts), activation, h)
@@ -960,6 +1020,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
             if res < best_res:
                 best, best_res = phi, res
         W1, b1, W2, b2 = fit.unpack(best)
+        est = None if exact else _fit_error(fit, best, sigma, plan, name)
     # back to raw coordinates: u = (x - center) / scale
     W1 = W1 / plan.scale[:, None]
     b1 = b1 - plan.center @ W1
@@ -978,10 +1039,19 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         W1, b1, W2 = W1 * a, b1 * a, W2 / a[:, None]
         plan.notes.append("ReLU units rescaled to balance ‖W1[:, j]‖ = ‖W2[j]‖ (the L2-penalty minimiser).")
     if best_res > 1e-6 and exact:
-        plan.notes.append(
-            f"the fit's relative residual is {best_res:.2g}: if the answers are exact, the fit is in a "
-            "local minimum; retry with more n_restarts or another random_state."
-        )
+        if kink_search and len(planes) < h:
+            msg = (
+                f"only {len(planes)} of {h} ReLU hyperplanes were located ({plan.sent} queries); the extracted "
+                f"network is approximate (relative residual {best_res:.2g}): raise the budget or n_queries, or "
+                "the architecture has fewer live units than hidden_layer_sizes."
+            )
+            warnings.warn(msg, UserWarning, stacklevel=3)
+        else:
+            msg = (
+                f"the fit's relative residual is {best_res:.2g}: if the answers are exact, the fit is in a "
+                "local minimum; retry with more n_restarts or another random_state."
+            )
+        plan.notes.append(msg)
     plan.notes.append(
         "hidden units are identified only up to permutation (and sign for tanh/logistic); compare "
         "predictions, not parameters."
@@ -994,7 +1064,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         n_queries=plan.sent,
         residual=float(best_res),
         cost=plan.cost(),
-        estimated_error=None,
+        estimated_error=est,
         standard_errors=None,
         output=plan.output,
         condition=None,
@@ -1003,6 +1073,64 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
         answers=answers,
         _spec={"family": "mlp", "layout": layout, "n_features": d, "activation": activation},
     )
+
+
+def _fit_error(fit: _VarPro, phi: np.ndarray, sigma: np.ndarray, plan: _Plan, name: str) -> float:
+    """Rounded or noisy answers: the fit's parameter error, or a warning that it is not a fit at all.
+
+    The weighted residuals' error is min(σ) (rows are weighted by min(σ)/σ); a fit whose residual is more
+    than 3× what that error explains is a local minimum, not the network: say so.  Otherwise the
+    Gauss–Newton covariance σ²(JᵀJ)⁺ of the hidden layer (in query units; the output layer is projected
+    out) gives the root-mean-square parameter error, as ``estimated_error`` does for linear models.
+    """
+    r = fit.fun(phi)
+    s_w = float(sigma.min())
+    rms = float(np.sqrt(np.mean(r**2)))
+    if rms > 3 * s_w:
+        msg = (
+            f"the fit's residual (RMS {rms:.3g}) is {rms / s_w:.3g}× the answers' known error ({s_w:.3g}): it is "
+            "not the network (a local minimum, or the answers are coarser than decimals=/noise_std= say). "
+            "Retry with more n_restarts or queries; do not use these parameters."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=4)
+        plan.notes.append(msg)
+        return math.inf
+    J = fit.jac(phi)
+    sv = np.linalg.svd(J, compute_uv=False)
+    keep = sv > sv[0] * 1e-10 if sv.size and sv[0] > 0 else np.zeros(0, dtype=bool)
+    est = s_w * float(np.sqrt(np.sum(1.0 / sv[keep] ** 2)))
+    plan.notes.append(
+        f"{name}: fit within the answers' error; estimated_error {est:.3g} is the hidden layer's RMS parameter "
+        "error in query units (Gauss–Newton covariance; symmetries excluded)."
+    )
+    return est
+
+
+class _progress:
+    """A rich progress bar of located hyperplanes and queries sent; shown when ``progress`` is True, or
+    when it is None (the default) and stderr is a terminal."""
+
+    def __init__(self, progress, what: str, total: int):
+        import sys
+
+        self.on = bool(sys.stderr.isatty()) if progress is None else bool(progress)
+        self.what, self.total, self._bar = what, total, None
+
+    def __enter__(self):
+        if not self.on:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                             TextColumn("{task.fields[sent]} queries"), TimeElapsedColumn(), transient=True)
+        self._bar.start()
+        task = self._bar.add_task(self.what, total=self.total, sent=0)
+        return lambda done, sent: self._bar.update(task, completed=done, sent=sent)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+        return False
 
 
 class _MLPProbe:
@@ -1041,7 +1169,10 @@ class _MLPProbe:
             raise InputError("query returned answers of different shapes for different batches.")
         if self.name != "mlp_regression" and layout == "multi":
             T, G = T[:, 1:] - T[:, :1], np.maximum(G[:, 1:], G[:, :1])
-        floor = 8 * _EPS * (np.abs(T).max(axis=1) + (G.max(axis=1) if plan.output == "probability" else 1.0))
+        # floating-point floor: a softmax's probabilities carry a relative error of a few ulps (exp of the
+        # logits), a binary probability an absolute one (the other class is 1 − p)
+        absolute = plan.output == "probability" and layout != "multi"
+        floor = 8 * _EPS * (np.abs(T).max(axis=1) + (G.max(axis=1) if absolute else 1.0))
         S = np.maximum(_quantum(plan, answers) * G.max(axis=1), floor)
         S[~keep] = np.inf
         for lst, v in ((self.U, U), (self.T, T), (self.S, S), (self.Q, Q), (self.A, answers)):
@@ -1058,7 +1189,7 @@ class _MLPProbe:
         return np.concatenate(self.Q), np.concatenate(self.A)
 
 
-def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
+def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> list:
     """Locate the hyperplanes n·u + b = 0 of a one-hidden-layer ReLU network from exact answers.
 
     Along a line u(t) = a + t·v the network's output is piecewise linear in t with a kink wherever the
@@ -1075,7 +1206,8 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
     n_grid = 64
     planes: list = []
     r = None
-    idle, max_idle = 0, 10
+    idle, max_idle = 0, 20
+    lenient = False
     cost_line = n_grid + 4 * (2 * d + 3)
     while len(planes) < h and idle < max_idle and plan.sent + cost_line <= max_rows:
         a = 0.5 * rng.standard_normal(d)
@@ -1086,33 +1218,85 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int) -> list:
         if r is None:
             r = rng.standard_normal(T.shape[1]) if T.shape[1] > 1 else np.ones(1)
         line = _Line(probe, a, v, r)
-        kinks = line.scan(ts, T @ r, S * np.abs(r).sum(), max_rows)
+        s_line = S * np.abs(r).sum()
+        if np.mean(~np.isfinite(S)) > 0.25 and half > 1.0:
+            half = max(1.0, 0.7 * half)  # saturated answers hide kinks: shorter lines from now on
+        kinks = line.scan(ts, T @ r, s_line, max_rows)
         found = 0
         for t, eps, jump in kinks:
-            if plan.sent + 2 * d + 8 > max_rows:  # stencil, then up to two 3-row checks
+            if plan.sent + 2 * d + 14 > max_rows:  # stencil, then up to four 3-row checks
                 break
+            # the normal's relative error is about the answers' error over the stencil's step, over the
+            # jump: measure it first where the answers are precise (not near saturation), and elsewhere
+            # only once lines stop bringing precise kinks
+            with np.errstate(invalid="ignore"):
+                imprecision = np.interp(t, ts, np.where(np.isfinite(s_line), s_line, 1e300)) / (
+                    0.1 * eps * abs(jump))
+            if imprecision > _PRECISE and not lenient:
+                continue
             u = a + t * v
-            if any(abs(n @ u + b) <= 1e-6 * (1.0 + abs(b)) for n, b, _ in planes):
+            if any(abs(p[0] @ u + p[1]) <= 1e-6 * (1.0 + abs(p[1])) for p in planes):
                 continue  # a hyperplane we know already
             plane = line.normal(u, eps, jump)
             if plane is None or not _on_plane(probe, plane, r, d):
                 continue
-            n, b, g = plane
-            if any(abs(n @ n2) > 1 - 1e-6 and abs(b - np.sign(n @ n2) * b2) < 1e-4 * (1 + abs(b))
-                   for n2, b2, _ in planes):
+            n, b = plane[:2]
+            if any(abs(n @ p[0]) > 1 - 1e-6 and abs(b - np.sign(n @ p[0]) * p[1]) < 1e-4 * (1 + abs(b))
+                   for p in planes):
                 continue
             planes.append(plane)
             found += 1
+            if bar is not None:
+                bar(len(planes), plan.sent)
         idle = 0 if found else idle + 1
-    return planes
+        if idle >= max_idle // 2 and not lenient:
+            lenient, idle = True, 0
+    return _remeasure(probe, planes, r, d, max_rows)
+
+
+def _remeasure(probe: _MLPProbe, planes: list, r, d: int, max_rows: int) -> list:
+    """Measure again, where the answers are more precise, the normals that were measured imprecisely.
+
+    A normal measured near saturation (a logit known only to ~1e-8) is re-measured on lines through the
+    point of its plane nearest the centre of the queries, crossing no other known plane within the
+    stencil; the more precise of the measurements is kept (up to three tries a plane).
+    """
+    plan = probe.plan
+    rng = plan.rng
+    out = list(planes)
+    if not planes:
+        return out
+    N = np.column_stack([p[0] for p in planes])
+    B = np.array([p[1] for p in planes])
+    for i, (n, b, g, _imp) in enumerate(planes):
+        for _ in range(3):
+            if out[i][3] <= _PRECISE or plan.sent + 2 * d + 2 > max_rows:
+                break
+            x0 = -b * n + 0.3 * (rng.standard_normal(d) @ (np.eye(d) - np.outer(n, n)))
+            v = n + 0.3 * rng.standard_normal(d) / math.sqrt(d)
+            v /= np.linalg.norm(v)
+            with np.errstate(divide="ignore"):
+                t_other = -(x0 @ N + B) / (v @ N)
+            t_other[i] = np.inf
+            eps = 0.3 * float(np.min(np.abs(t_other)))
+            if not np.isfinite(eps) or eps < 1e-6:
+                continue
+            line = _Line(probe, x0, v, r)
+            new = line.normal(x0, eps, (n @ v) * (g @ r))
+            if new is not None and abs(new[0] @ n) > 1 - 1e-6 and new[3] < out[i][3]:
+                out[i] = new
+    return out
 
 
 def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
-    """Check a located hyperplane elsewhere: f must kink by the measured jump where it is crossed at a
-    random point of it (3 queries a try, two tries), else the measurement mixed two units."""
-    n, b, g = plane
+    """Check a located hyperplane elsewhere: f must kink by the measured jump where it is crossed at
+    random points of it (3 queries a try), else the measurement mixed two units.  A try counts only
+    where the answers are precise enough to tell (not near saturation); two such tries must agree, and
+    none may disagree, within four tries."""
+    n, b, g = plane[:3]
     jump = g @ r
-    for _ in range(2):
+    passed = 0
+    for _ in range(4):
         x = probe.plan.rng.standard_normal(d)
         x -= (n @ x + b) * n
         eps = 1e-3
@@ -1121,7 +1305,12 @@ def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
             continue
         y = T @ r
         noise = _Line._C * 4 * S.max() * np.abs(r).sum() / eps
-        if abs((y[0] - 2 * y[1] + y[2]) / eps - jump) <= 1e-4 * abs(jump) + noise:
+        if noise > 1e-3 * abs(jump):
+            continue  # too imprecise here to tell
+        if abs((y[0] - 2 * y[1] + y[2]) / eps - jump) > 1e-4 * abs(jump) + noise:
+            return False
+        passed += 1
+        if passed == 2:
             return True
     return False
 
@@ -1192,9 +1381,12 @@ class _Line:
         return kinks
 
     def normal(self, u, eps, jump):
-        """The hyperplane through kink u: the gradient jump across it, by finite differences."""
+        """The hyperplane through kink u: the gradient jump across it, by finite differences (a step of
+        0.1 × the clearance)."""
+        return self._normal(u, eps, jump, 0.1 * eps)
+
+    def _normal(self, u, eps, jump, delta):
         d = u.size
-        delta = 1e-3 * eps
         base = np.vstack([u - eps * self.v, u + eps * self.v])
         stencil = np.vstack([base, (base[:, None, :] + delta * np.eye(d)[None]).reshape(2 * d, d)])
         T, S = self.probe(stencil)
@@ -1212,7 +1404,15 @@ class _Line:
         along = (n @ self.v) * (g @ self.r)
         if abs(along - jump) > 1e-3 * abs(jump):
             return None
-        return n, float(-(n @ u)), g
+        imprecision = 2.0 * float(S.max()) / delta / sv[0]  # relative error of the normal's entries
+        # where the two linear pieces meet along v: the kink, to the answers' precision
+        y = T[:2] @ self.r
+        sl = np.einsum("d,sdo,o->s", self.v, J, self.r)
+        if sl[0] != sl[1]:
+            t = (y[1] - y[0] - (sl[0] + sl[1]) * eps) / (sl[0] - sl[1])
+            if abs(t) < eps:
+                u = u + t * self.v
+        return n, float(-(n @ u)), g, imprecision
 
 
 class _VarPro:
@@ -1253,6 +1453,9 @@ class _VarPro:
             Jk = np.column_stack([(U[:, :, None] * g[:, None, :]).reshape(m, d * h), g])
             blocks.append(Jk - Ub @ (Ub.T @ Jk))
         return np.vstack(blocks)
+
+    def residual(self, phi) -> float:
+        return float(np.linalg.norm(self.inner(phi)[-1]) / self.tnorm)
 
     def run(self, phi, nfev):
         try:
@@ -1310,9 +1513,18 @@ def _subset_sum(V: np.ndarray, target: np.ndarray) -> np.ndarray:
     k = V.shape[0]
     if k == 0:
         return np.zeros(0, dtype=bool)
-    if k > 36:  # relaxation, then rounding
+    # the subset's indicator solves Vᵀc = target; when V has full row rank it is that solution, rounded
+    Wv, sv, Zt = np.linalg.svd(V, full_matrices=False)
+    rank = int(np.sum(sv > sv[0] * max(V.shape) * _EPS)) if sv.size and sv[0] > 0 else 0
+    if rank == k:
+        c = Wv @ ((Zt @ target) / sv)
+        if np.all(np.abs(c - np.rint(c)) < 1e-3) and np.all((np.rint(c) == 0) | (np.rint(c) == 1)):
+            return np.rint(c).astype(bool)
+    if k > 36 or rank == k:  # relaxation, then rounding (no exact subset: some hyperplane is missing)
         c = optimize.lsq_linear(V.T, target, bounds=(0.0, 1.0)).x
         return c > 0.5
+    # meet in the middle, in the coordinates of V's row space (at most k of them)
+    V, target = V @ Zt[:rank].T, Zt[:rank] @ target
 
     def sums(rows):
         S = np.zeros((1, V.shape[1]))
