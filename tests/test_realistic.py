@@ -241,3 +241,14 @@ def test_status_is_exact_on_an_exact_fit(diabetes):
     assert r.status is Status.EXACT and r.native["alpha"] == pytest.approx(2.0, rel=1e-9)
     lo, hi = r.native_intervals["alpha"]
     assert lo <= 2.0 <= hi
+
+
+def test_chaotic_training_is_replayed_at_the_value_chosen():
+    """L-BFGS stopped by max_iter on raw features: a change of 1e-12 in C moves θ by 0.5 %, so no search
+    converges; the value the user chose (a round one) reproduces θ exactly, and no other does."""
+    X, y = load_breast_cancer(return_X_y=True)
+    est = fit(LogisticRegression(C=0.1), X, y)
+    assert est.n_iter_[0] == est.max_iter
+    r = steal(est, X, y)
+    assert r.status is Status.EXACT and r.interval_source == "replay", r.summary()
+    assert r.native["C"] == pytest.approx(0.1, rel=1e-12)

@@ -154,6 +154,12 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
                        options={"xatol": 1e-10, "fatol": 1e-14, "maxfev": budget * 3, "initial_simplex": simplex})
         best = res.x
     d = dist(best)
+    if d > REPLAY_RTOL and len(keys) == 1:
+        found = _round_values(est, X, y, to_native, keys[0], float(np.exp(best[0])), span, cache, theta, norm)
+        if found is not None:
+            # reproduced at that exact value, and at no neighbour: a point (distance checked at the native value)
+            return Replay(lambdas={keys[0]: found}, distance=0.0, intervals={keys[0]: (found, found)},
+                          n_fits=len(cache) + 1)
     intervals = {}
     h = 1e-4
     for j, k in enumerate(keys):  # how fast θ moves with each λ there: the values within tolerance
@@ -167,6 +173,46 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
             intervals[k] = (0.0, np.inf)
     lambdas = {k: float(np.exp(v)) for k, v in zip(keys, best)}
     return Replay(lambdas=lambdas, distance=float(d), intervals=intervals, n_fits=len(cache))
+
+
+#: mantissas of the values people choose (defaults, hand-picked values, logspace grids of 1, 2, 4, 10 per decade)
+_ROUND = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 7.5, 8.0, 9.0)
+
+
+def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limit=48):
+    """Where training is chaotic in λ (L-BFGS stopped by ``max_iter`` on raw features: a relative change of
+    1e-12 in C moves θ by 0.5 %), no search converges on the value: only the exact value reproduces θ.
+    Values are chosen by people, so try the round ones (m·10^k, and the points of logspace grids) nearest
+    the best λ; a value that reproduces θ to round-off is the one. Returns λ, or None."""
+    from sklearn.base import clone
+
+    (param, native), = to_native({key: np.float64(lam)}).items()
+    if not (np.isfinite(native) and native > 0):
+        return None
+    k0 = int(np.floor(np.log10(native)))
+    reach = int(np.ceil(np.log10(span))) + 1
+    cands = {m * 10.0 ** k for k in range(k0 - reach, k0 + reach + 1) for m in _ROUND}
+    cands |= {float(10 ** (k / n)) for n in (2, 3, 4, 5) for k in range(n * (k0 - reach), n * (k0 + reach + 1))}
+    cands = sorted(cands, key=lambda v: abs(np.log(v / native)))[:limit]
+    for v in cands:
+        try:
+            model = clone(est).set_params(**{param: v})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X, y)
+            t = _theta(model)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            continue
+        if t.shape == theta.shape and np.linalg.norm(t - theta) / norm <= REPLAY_RTOL:
+            return _invert(to_native, key, param, v, lam)
+    return None
+
+
+def _invert(to_native, key, param, value, lam):
+    """The λ whose native value is ``value`` (every single-λ mapping is c·λ or c/λ)."""
+    at = to_native({key: np.float64(lam)})[param]
+    at2 = to_native({key: np.float64(2 * lam)})[param]
+    return float(lam * value / at) if at2 > at else float(lam * at / value)
 
 
 def refine(result, est, X, y, to_native, *, mode="auto"):
