@@ -125,11 +125,13 @@ def _cases(values):
             if not scaled:
                 continue
             cases.append(Case("MLPRegressor", dname, "MLPRegressor(alpha=1e-4, adam) std",
-                              lambda: make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(10,), random_state=0)),
+                              lambda: make_pipeline(StandardScaler(),
+                                                    MLPRegressor(hidden_layer_sizes=(10,), random_state=0)),
                               lambda e, n: {"lambda": 1e-4}, True))
             cases.append(Case("MLPRegressor", dname, "MLPRegressor(alpha=1, lbfgs, tanh) std",
                               lambda: make_pipeline(StandardScaler(), MLPRegressor(
-                                  hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", alpha=1.0, random_state=0)),
+                                  hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", alpha=1.0,
+                                  random_state=0)),
                               lambda e, n: {"lambda": 1.0}, True))
         for dname, *_ in clf:
             for v in values:
@@ -157,11 +159,13 @@ def _cases(values):
                                       loss="log_loss", alpha=v / 100, random_state=0)),
                                   lambda e, n, v=v: {"lambda": n * v / 200}, True))
             cases.append(Case("MLPClassifier", dname, "MLPClassifier(alpha=1e-4, adam) std",
-                              lambda: make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(10,), random_state=0)),
+                              lambda: make_pipeline(StandardScaler(),
+                                                    MLPClassifier(hidden_layer_sizes=(10,), random_state=0)),
                               lambda e, n: {"lambda": 0.5e-4}, True))
             cases.append(Case("MLPClassifier", dname, "MLPClassifier(alpha=1, lbfgs, tanh) std",
                               lambda: make_pipeline(StandardScaler(), MLPClassifier(
-                                  hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", alpha=1.0, random_state=0)),
+                                  hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", alpha=1.0,
+                                  random_state=0)),
                               lambda e, n: {"lambda": 0.5}, True))
     # values chosen by cross-validation, as a tuned model is released
     for dname, *_ in reg[:2]:
