@@ -157,9 +157,10 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
     if d > REPLAY_RTOL and len(keys) == 1:
         found = _round_values(est, X, y, to_native, keys[0], float(np.exp(best[0])), span, cache, theta, norm)
         if found is not None:
-            # reproduced at that exact value, and at no neighbour: a point (distance checked at the native value)
-            return Replay(lambdas={keys[0]: found}, distance=0.0, intervals={keys[0]: (found, found)},
-                          n_fits=len(cache) + 1)
+            # reproduced bit for bit at that value; how far its neighbours are says how sharply that fixes λ
+            # (chaotic training: not at all elsewhere; training insensitive to λ: a wide interval)
+            best, d = np.log([found]), 0.0
+            cache[tuple(np.round(best, 12))] = 0.0
     intervals = {}
     h = 1e-4
     for j, k in enumerate(keys):  # how fast θ moves with each λ there: the values within tolerance
@@ -183,7 +184,7 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limi
     """Where training is chaotic in λ (L-BFGS stopped by ``max_iter`` on raw features: a relative change of
     1e-12 in C moves θ by 0.5 %), no search converges on the value: only the exact value reproduces θ.
     Values are chosen by people, so try the round ones (m·10^k, and the points of logspace grids) nearest
-    the best λ; a value that reproduces θ to round-off is the one. Returns λ, or None."""
+    the best λ; a value whose training reproduces θ bit for bit is the one. Returns λ, or None."""
     from sklearn.base import clone
 
     (param, native), = to_native({key: np.float64(lam)}).items()
@@ -203,7 +204,7 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limi
             t = _theta(model)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             continue
-        if t.shape == theta.shape and np.linalg.norm(t - theta) / norm <= REPLAY_RTOL:
+        if t.shape == theta.shape and np.array_equal(t, theta):  # bit for bit: the value itself
             return _invert(to_native, key, param, v, lam)
     return None
 
