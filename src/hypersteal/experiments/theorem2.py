@@ -87,10 +87,10 @@ def summarise(settings: dict, rows: list[dict]) -> dict:
 
 def _regimes(r: dict) -> dict:
     """What the sweep itself shows (computed from the stored sweep, so cached cells get it too): where
-    the fit of the second-order term stops, and from which Δw λ̂ is negative or not identifiable."""
+    the fit of the second-order term stops, and from which Δw λ̂ falls to 0 or below."""
     sweep = r["sweep"]
     lam = r["lam"]
-    bad = [s["dw"] for s in sweep if s["estimate"] <= 0 or not s["identifiable"]]
+    bad = [s["dw"] for s in sweep if s["estimate"] <= 0]  # where λ̂ itself breaks down (never identifiable there)
     limit = 10 * max(s["dw"] for s in sweep if s["in_paper_range"])
     ok = [s for s in sweep if s["dw"] <= limit and s["second_order"] > 0]
     largest = max(ok, key=lambda s: s["dw"]) if ok else None
