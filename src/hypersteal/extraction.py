@@ -2,7 +2,7 @@
 
 A platform that never releases parameters still answers queries.  Each answer is an equation in the
 unknown parameters; enough of them determine the parameters, and :func:`hypersteal.steal` then
-recovers the hyperparameters from those (DESIGN §3, last bullet).
+recovers the hyperparameters from those (docs/conventions.md).
 
 Families and the number of queries (rows sent to the API) on exact answers:
 
@@ -15,7 +15,7 @@ logistic_l1, logistic_l2, logistic_elastic_net      probability    d + 1   logit
   (binary)
 logistic_* (c classes, softmax)                     probability    d + 1   centred log p is linear
 kernel_ridge                                        value          n       (α; no intercept, as in
-                                                                           scikit-learn and DESIGN §2)
+                                                                           scikit-learn and docs/conventions.md)
 kernel_logistic_*, kernel_svm_*                     prob. / score  n + 1   f = K(Q, X_train) α + c
 mlp_regression, mlp_classification (1 hidden layer) value / prob.  default 20 × the minimum, i.e.
                                                                            20 × unknowns for one output
