@@ -34,7 +34,7 @@ from .sklearn import (
     leaf_notes,
     leaf_problems,
 )
-from .solvers import gap_intervals, gradient_bound, refine
+from .solvers import bound_tightens, gap_intervals, gradient_bound, refine
 
 __all__ = ["PerModelResult", "resolve", "steal_groups", "META_ESTIMATORS"]
 
@@ -367,8 +367,10 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
         direct = (p.X is part.X and not p.weights and type(part.est).__name__ == part.kind
                   and hasattr(part.est, "get_params") and not is_lazy(p.X))
-        bound = gradient_bound(part.est, p.X.shape[0]) if direct else None
+        bound = gradient_bound(part.est, p.X, part.y) if direct else None
         result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
+        if bound is not None and bound_tightens(part.est, p.X.shape[0]):
+            result = _tighten(result, bound, part, p, options)
         gap = gap_intervals(part.est, p.X, p.y, result.estimate) if direct and p.algorithm in (
             "lasso", "elastic_net") else None
         if gap is not None:
@@ -405,6 +407,23 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         )
     _weight_notes(parts[0], probs[0], result)
     _grid_notes(parts[0].searched, result, probs[0].to_native)
+    return result
+
+
+def _tighten(result, bound, part: Part, p: Problem, options, rounds: int = 4):
+    """A solver bound that shrinks as λ grows (newGLMNET's), taken again at the lower end of the interval it gave:
+    the true λ lies above that end, so the smaller bound still holds there and the interval it gives still holds it."""
+    from ..attack import steal
+
+    for _ in range(rounds):
+        if result.interval_source != bound.rule or len(result.intervals) != 1:
+            break
+        (lo, _hi), = result.intervals.values()
+        tighter = gradient_bound(part.est, p.X, part.y, lower=lo)
+        if tighter is None or tighter.bound >= 0.99 * bound.bound:
+            break
+        bound = tighter
+        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
     return result
 
 
