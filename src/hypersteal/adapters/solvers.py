@@ -297,8 +297,12 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
                        options={"xatol": 1e-10, "fatol": 1e-14, "maxfev": budget * 3, "initial_simplex": simplex})
         best = res.x
     d = dist(best)
-    if d > REPLAY_RTOL and len(keys) == 1:
-        found = _round_values(est, X, y, to_native, keys[0], float(np.exp(best[0])), span, cache, theta, norm)
+    if d > 0 and len(keys) == 1:
+        # not bit for bit: far off, search the round values around; within tolerance, try the few round values
+        # right next to the best (the search can settle 1e-6 from the value, with an interval that misses it)
+        far = d > REPLAY_RTOL
+        found = _round_values(est, X, y, to_native, keys[0], float(np.exp(best[0])), span if far else 1.0, cache,
+                              theta, norm, within=np.inf if far else 1e-4)
         if found is not None:
             # reproduced bit for bit at that value; how far its neighbours are says how sharply that fixes λ
             # (chaotic training: not at all elsewhere; training insensitive to λ: a wide interval)
@@ -343,11 +347,12 @@ def _reach(dist, best, j, sign, d, tol, *, h=1e-4, halvings=3, limit=40.0):
 _ROUND = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 7.5, 8.0, 9.0)
 
 
-def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limit=48):
+def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limit=48, within=np.inf):
     """Where training is chaotic in λ (L-BFGS stopped by ``max_iter`` on raw features: a relative change of
     1e-12 in C moves θ by 0.5 %), no search converges on the value: only the exact value reproduces θ.
     Values are chosen by people, so try the round ones (m·10^k, and the points of logspace grids) nearest
-    the best λ; a value whose training reproduces θ bit for bit is the one. Returns λ, or None."""
+    the best λ (those within ``within`` of it in log scale); a value whose training reproduces θ bit for bit is the
+    one. Returns λ, or None."""
     from sklearn.base import clone
 
     (param, native), = to_native({key: np.float64(lam)}).items()
@@ -357,7 +362,8 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, limi
     reach = int(np.ceil(np.log10(span))) + 1
     cands = {m * 10.0 ** k for k in range(k0 - reach, k0 + reach + 1) for m in _ROUND}
     cands |= {float(10 ** (k / n)) for n in (2, 3, 4, 5) for k in range(n * (k0 - reach), n * (k0 + reach + 1))}
-    cands = sorted(cands, key=lambda v: abs(np.log(v / native)))[:limit]
+    cands = sorted((v for v in cands if abs(np.log(v / native)) <= within), key=lambda v: abs(np.log(v / native)))
+    cands = cands[:limit]
     for v in cands:
         try:
             model = clone(est).set_params(**{param: v})
