@@ -34,7 +34,7 @@ from .sklearn import (
     leaf_notes,
     leaf_problems,
 )
-from .solvers import bound_tightens, gap_intervals, gradient_bound, refine
+from .solvers import gap_intervals, glmnet_intervals, gradient_bound, refine
 
 __all__ = ["PerModelResult", "resolve", "steal_groups", "META_ESTIMATORS"]
 
@@ -369,10 +369,10 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
                   and hasattr(part.est, "get_params") and not is_lazy(p.X))
         bound = gradient_bound(part.est, p.X, part.y) if direct else None
         result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
-        if bound is not None and bound_tightens(part.est, p.X.shape[0]):
-            result = _tighten(result, bound, part, p, options)
         gap = gap_intervals(part.est, p.X, p.y, result.estimate) if direct and p.algorithm in (
             "lasso", "elastic_net") else None
+        if direct and p.algorithm == "logistic_l1":
+            gap = glmnet_intervals(part.est, p.X, part.y, result.estimate)
         if gap is not None:
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         loud += [m for m in flag_unconverged(part.kind, part.est, result) if m not in loud]
@@ -407,23 +407,6 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         )
     _weight_notes(parts[0], probs[0], result)
     _grid_notes(parts[0].searched, result, probs[0].to_native)
-    return result
-
-
-def _tighten(result, bound, part: Part, p: Problem, options, rounds: int = 4):
-    """A solver bound that shrinks as λ grows (newGLMNET's), taken again at the lower end of the interval it gave:
-    the true λ lies above that end, so the smaller bound still holds there and the interval it gives still holds it."""
-    from ..attack import steal
-
-    for _ in range(rounds):
-        if result.interval_source != bound.rule or len(result.intervals) != 1:
-            break
-        (lo, _hi), = result.intervals.values()
-        tighter = gradient_bound(part.est, p.X, part.y, lower=lo)
-        if tighter is None or tighter.bound >= 0.99 * bound.bound:
-            break
-        bound = tighter
-        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
     return result
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..attack import GradientBound
 
-__all__ = ["gradient_bound", "bound_tightens", "gap_intervals", "replay", "replayable", "refine", "Replay",
+__all__ = ["gradient_bound", "glmnet_intervals", "gap_intervals", "replay", "replayable", "refine", "Replay",
            "REPLAY_RTOL"]
 
 #: Replayed parameters this close (relative) to the released ones are a reproduction, not a fit.
@@ -98,7 +98,7 @@ def _liblinear_solver(est, n_rows) -> str | None:
     return None
 
 
-def _newton_rule(est, X, y, lower):
+def _newton_rule(est, X, y):
     """L-BFGS, Newton-CG, Newton-Cholesky stop at max|∇| ≤ tol on scikit-learn's objective (the paper's / n)."""
     if type(est).__name__ != "LogisticRegression" or est.solver not in ("lbfgs", "newton-cg", "newton-cholesky"):
         return None
@@ -107,7 +107,7 @@ def _newton_rule(est, X, y, lower):
                          rule=f"{rule} stopped at max|∇| ≤ tol = {est.tol:g}")
 
 
-def _tron_rule(est, X, y, lower):
+def _tron_rule(est, X, y):
     """liblinear's trust-region Newton method (TRON) stops at ‖∇f(w)‖₂ ≤ ε·‖∇f(0)‖₂, ε = :func:`_liblinear_eps`, on
     f = ½‖w̃‖² + C·L(w̃) (w̃ the weights and the intercept's weight on the constant feature; L the summed loss).
     The paper's objective is F = L + λ‖w̃‖² = f/C (λ = 1/(2C)), and ∇f(0) = C·∇L(0), so at its own λ the released
@@ -118,22 +118,6 @@ def _tron_rule(est, X, y, lower):
     g0 = _augmented(est, X).T @ t * (0.5 if type(est).__name__ == "LogisticRegression" else 2.0)
     return GradientBound(bound=_liblinear_eps(est, t) * float(np.linalg.norm(g0)), norm="2",
                          rule=f"liblinear TRON stopped at ‖∇f‖₂ ≤ ε·‖∇f(0)‖₂ (tol = {est.tol:g})")
-
-
-def _glmnet_rule(est, X, y, lower):
-    """liblinear's newGLMNET (L1 logistic regression) stops when the minimum-norm subgradient of
-    f = ‖w̃‖₁ + C·L(w̃) has ℓ1 norm ≤ ε·(its ℓ1 norm at w̃ = 0) (``solve_l1r_lr``: Gnorm1_new ≤ eps·Gnorm1_init).
-    On the paper's F = L + λ‖w̃‖₁ = f/C (λ = 1/C) that is Σ_j v_j(θ) ≤ ε·Σ_j max(0, |∂_jL(0)| − λ), v_j the
-    violation of coordinate j (|∂_jF| where w_j ≠ 0, max(0, |∂_jL| − λ) where w_j = 0), so every v_j is below
-    the right-hand side: a bound on every equation that shrinks as λ grows, taken at λ ≥ ``lower``."""
-    if _liblinear_solver(est, X.shape[0]) != "glmnet" or not _binary(est):
-        return None
-    if not (np.any(est.coef_) or np.any(est.intercept_)):  # stopped at w̃ = 0: exact there, for every λ ≥ max|∂L(0)|
-        return None
-    t = _signs(est, y)
-    g0 = np.abs(_augmented(est, X).T @ t) * 0.5
-    return GradientBound(bound=_liblinear_eps(est, t) * float(np.sum(np.maximum(g0 - max(lower, 0.0), 0.0))),
-                         norm="inf", rule=f"liblinear newGLMNET stopped at Σ violations ≤ ε·Σ at 0 (tol = {est.tol:g})")
 
 
 def _sag_step(est, X) -> float:
@@ -149,7 +133,7 @@ def _sag_step(est, X) -> float:
     return step * (-np.expm1(-z) / z if z > 0 else 1.0)
 
 
-def _sag_rule(est, X, y, lower):
+def _sag_rule(est, X, y):
     """sag and saga stop when an epoch changes no weight by more than tol·max|w|; an epoch moves w by about
     step_eff·∇F (:func:`_sag_step`), so max|∇F| is about tol·max|w|/step_eff. That is a heuristic, not a
     guarantee: the bound is SAG_GRADIENT_FACTOR times it, a factor calibrated on real fits (binary, L2 only)."""
@@ -167,27 +151,20 @@ def _sag_rule(est, X, y, lower):
 
 
 #: the stopping rules, tried in turn; each returns a GradientBound for the estimators it applies to
-_RULES = (_newton_rule, _tron_rule, _glmnet_rule, _sag_rule)
+_RULES = (_newton_rule, _tron_rule, _sag_rule)
 
 
-def gradient_bound(est, X, y, *, lower: float = 0.0) -> GradientBound | None:
+def gradient_bound(est, X, y) -> GradientBound | None:
     """What the estimator's solver guarantees at its stopping point, as a bound on the paper-scale gradient at
     its own λ (for sag/saga: a calibrated bound), or None where no rule applies or the solver hit ``max_iter``.
-
-    ``lower``: a lower end of λ already established; newGLMNET's bound shrinks as λ grows (see
-    :func:`bound_tightens`)."""
+    newGLMNET's rule is not a bound on the gradient but on the sum of the violations: :func:`glmnet_intervals`."""
     if not _converged(est):
         return None
     for rule in _RULES:
-        bound = rule(est, X, y, lower)
+        bound = rule(est, X, y)
         if bound is not None:
             return bound
     return None
-
-
-def bound_tightens(est, n_rows) -> bool:
-    """Whether :func:`gradient_bound` shrinks as its ``lower`` grows (then tighten it from the interval found)."""
-    return _liblinear_solver(est, n_rows) == "glmnet"
 
 
 def _theta(est) -> np.ndarray:
@@ -515,3 +492,53 @@ def gap_intervals(est, X, y, estimate: dict) -> tuple[dict, str] | None:
     for i, k in enumerate(keys):
         out[k] = (0.0 if unbounded[i][0] else found[i][0], np.inf if unbounded[i][1] else found[i][1])
     return out, source
+
+
+def glmnet_intervals(est, X, y, estimate: dict) -> tuple[dict, str] | None:
+    """For a converged ``LogisticRegression(penalty="l1", solver="liblinear")``: every λ at which the released θ
+    meets newGLMNET's own stopping rule (``solve_l1r_lr`` in liblinear's linear.cpp), as one interval.
+
+    newGLMNET stops when the ℓ1 norm of the minimum-norm subgradient of f = ‖w̃‖₁ + C·L(w̃) is at most ε
+    (:func:`_liblinear_eps`) times its value at w̃ = 0. On the paper's F = L + λ‖w̃‖₁ = f/C (λ = 1/C) that is
+    V(λ) ≤ R(λ) with V(λ) = Σ_{w̃_j ≠ 0} |g_j + λ·sign(w̃_j)| + Σ_{w̃_j = 0} max(0, |g_j| − λ) (g = ∇L(θ)) and
+    R(λ) = ε·Σ_j max(0, |g⁰_j| − λ) (g⁰ = ∇L(0) = −½X̃ᵀt). Both sides are piecewise linear in λ, so the set is
+    found exactly from their breakpoints; the smallest interval holding it is returned. A fit stopped at w̃ = 0
+    is exact there for every λ ≥ max|g⁰| and keeps that reading (None).
+    """
+    from ..objectives import get_objective
+
+    if (not _converged(est) or _liblinear_solver(est, X.shape[0]) != "glmnet" or not _binary(est)
+            or len(estimate) != 1 or not (np.any(est.coef_) or np.any(est.intercept_))):
+        return None
+    options = {"intercept_scaling": float(est.intercept_scaling)} if est.fit_intercept else {"fit_intercept": False}
+    objective = get_objective("logistic_l1", **options)
+    data = objective.prepare(X, y)
+    params = objective.check_params({"coef": est.coef_, "intercept": est.intercept_}, data)
+    g = np.asarray(objective.loss_gradient(data, params), dtype=float)
+    w = objective.pack(params)
+    g0 = 0.5 * np.abs(_augmented(est, X).T @ _signs(est, y))
+    eps = _liblinear_eps(est, _signs(est, y))
+    on, sign = w != 0, np.sign(w)
+
+    def slack(lam):  # V(λ) − R(λ), for an array of λ
+        lam = np.asarray(lam, dtype=float)[:, None]
+        v = np.abs(g[on] + lam * sign[on]).sum(axis=1) + np.maximum(np.abs(g[~on]) - lam, 0.0).sum(axis=1)
+        return v - eps * np.maximum(g0 - lam, 0.0).sum(axis=1)
+
+    knots = np.concatenate([[0.0], -g[on] / sign[on], np.abs(g[~on]), g0])
+    knots = np.unique(knots[knots >= 0])
+    knots = np.append(knots, 2 * knots[-1] + 1.0)  # beyond every breakpoint the slack grows linearly
+    vals = slack(knots)
+    inside = []
+    for a, b, va, vb in zip(knots[:-1], knots[1:], vals[:-1], vals[1:]):  # linear between breakpoints
+        if va <= 0:
+            inside.append(a)
+        if (va <= 0) != (vb <= 0):
+            inside.append(a + (b - a) * va / (va - vb))
+    if vals[-1] <= 0:  # past the last breakpoint the slack rises with slope #(w̃_j ≠ 0): where it crosses 0
+        inside.append(knots[-1] - vals[-1] / max(int(on.sum()), 1))
+    (key,) = estimate
+    source = f"liblinear newGLMNET stopped at Σ violations ≤ ε·Σ at 0 (tol = {est.tol:g})"
+    if not inside:
+        return {key: (np.inf, -np.inf)}, source
+    return {key: (float(min(inside)), float(max(inside)))}, source
