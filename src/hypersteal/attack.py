@@ -25,7 +25,7 @@ from threadpoolctl import ThreadpoolController
 from . import _policy
 from ._validation import InputError, check_finite, check_positive
 from .objectives import Objective, System, get_objective
-from .registry import canonical_name
+from .registry import LEARNERS, canonical_name
 from .result import Status, StealResult
 
 __all__ = ["steal", "steal_stacked", "solve_system", "judge", "rejudge", "conclude", "Solution", "GradientBound"]
@@ -514,7 +514,7 @@ def steal(
     identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
     if margin_tol is not None:
         margin_tol = check_positive(margin_tol, "margin_tol", strict=False)
-    if "activation" in params and canonical_name(algorithm).startswith("mlp"):
+    if "activation" in params and LEARNERS[canonical_name(algorithm)].family == "mlp":
         # a network's parameters may name their activation (learners.train does): use it, or check it
         named = model_options.setdefault("activation", params["activation"])
         if named != params["activation"]:

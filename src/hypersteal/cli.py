@@ -284,13 +284,16 @@ def _plain(doc: str) -> str:
 
 @app.command()
 def algorithms():
-    """List the learners hypersteal can attack: name, the paper's name, objective."""
+    """List the learners hypersteal can attack: name, the paper's name, task, what a prediction API returns,
+    whether `hypersteal.learners.train` fits it, and the objective."""
     from hypersteal.objectives import OBJECTIVES
-    from hypersteal.registry import ALGORITHMS
+    from hypersteal.registry import LEARNERS
 
-    for name, paper in ALGORITHMS.items():
+    typer.echo(f"{'name':<26} {'paper':<9} {'task':<15} {'API output':<12} {'trainer':<8} objective")
+    for name, rec in LEARNERS.items():
         doc = (OBJECTIVES[name].__doc__ or "").strip().splitlines()[0]
-        typer.echo(f"{name:<26} {paper:<9} {_plain(doc)}")
+        trainer = "yes" if rec.trainer else "no"
+        typer.echo(f"{name:<26} {rec.paper:<9} {rec.task:<15} {rec.output:<12} {trainer:<8} {_plain(doc)}")
 
 
 def _reproduce_help() -> str:

@@ -99,31 +99,17 @@ from threadpoolctl import threadpool_limits
 
 from ._validation import InputError, check_array, check_options, check_positive
 from .kernels import Kernel
-from .registry import canonical_name
+from .registry import LEARNERS, canonical_name
+from .result import StealResult
 
-__all__ = ["Extraction", "extract_parameters", "steal_black_box", "EXTRACTION_OPTIONS"]
+__all__ = ["Extraction", "extract_parameters", "steal_from_api", "steal_black_box", "EXTRACTION_OPTIONS"]
 
 _EPS = np.finfo(float).eps
 
-_LINEAR = {
-    "ridge": "value",
-    "lasso": "value",
-    "elastic_net": "value",
-    "logistic_l2": "probability",
-    "logistic_l1": "probability",
-    "logistic_elastic_net": "probability",
-    "svm_squared_hinge": "score",
-    "svm_hinge": "score",
-}
-_KERNEL = {
-    "kernel_ridge": "value",
-    "kernel_logistic_l2": "probability",
-    "kernel_logistic_l1": "probability",
-    "kernel_svm_squared_hinge": "score",
-    "kernel_svm_hinge": "score",
-}
-_MLP = {"mlp_regression": "value", "mlp_classification": "probability"}
-_L1 = {"lasso", "elastic_net", "logistic_l1", "logistic_elastic_net", "kernel_logistic_l1"}
+#: family → {learner: the output its API returns by default} (from the registry)
+_LINEAR, _KERNEL, _MLP = (
+    {r.name: r.output for r in LEARNERS.values() if r.family == f} for f in ("linear", "kernel", "mlp"))
+_L1 = {r.name for r in LEARNERS.values() if r.sparse}
 _ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
 _PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
@@ -499,16 +485,13 @@ class _Plan:
 
 
 def _allowed_outputs(name: str, family: str) -> tuple[str, ...]:
-    if name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression"):
-        return ("value", "score")
-    if "svm" in name:
-        return ("score",)
-    return ("probability", "score")
+    return {"value": ("value", "score"), "score": ("score",), "probability": ("probability", "score")}[
+        LEARNERS[name].output]
 
 
 def _output_message(name: str, output, allowed) -> str:
     msg = f"output={output!r} is not supported for {name}; use " + " or ".join(repr(a) for a in allowed)
-    if "svm" in name and output == "probability":
+    if LEARNERS[name].output == "score" and output == "probability":
         msg += (
             ". An SVM's probabilities (Platt scaling, fitted by cross-validation) are not a known "
             "function of its parameters; query its decision scores"
@@ -648,7 +631,7 @@ def _extract_linear_in_params(name: str, family: str, query, d: int, options: di
     rest = plan.rest
     fit_intercept = rest.pop("fit_intercept", None)
     if fit_intercept is None:  # the core's "decide from the params" default
-        fit_intercept = name != "kernel_ridge"
+        fit_intercept = LEARNERS[name].fit_intercept
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}.")
     fit_intercept = bool(fit_intercept)
@@ -925,12 +908,13 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     activation = rest.pop("activation", "relu")
     if activation not in _ACTIVATIONS:
         raise InputError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}.")
-    count_name = "n_outputs" if name == "mlp_regression" else "n_classes"
-    if name == "mlp_regression" and "n_classes" in rest or name != "mlp_regression" and "n_outputs" in rest:
+    regression = LEARNERS[name].regression
+    count_name = "n_outputs" if regression else "n_classes"
+    if regression and "n_classes" in rest or not regression and "n_outputs" in rest:
         wrong = "n_classes" if count_name == "n_outputs" else "n_outputs"
         raise TypeError(f"extract_parameters({name!r}) got an unknown option {wrong!r}. Use {count_name}.")
-    n_out = rest.pop(count_name, 1 if name == "mlp_regression" else 2)
-    low = 1 if name == "mlp_regression" else 2
+    n_out = rest.pop(count_name, 1 if regression else 2)
+    low = 1 if regression else 2
     if isinstance(n_out, bool) or not isinstance(n_out, (int, np.integer)) or n_out < low:
         raise InputError(f"{count_name} must be an integer >= {low}, got {n_out!r}.")
     n_restarts = int(rest.pop("n_restarts", 16))
@@ -943,7 +927,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     assert not rest, rest
 
     # outputs fitted per row: k values, or c - 1 log-ratios for c classes (one logit when binary)
-    o_plan = n_out if name == "mlp_regression" else n_out - 1
+    o_plan = n_out if regression else n_out - 1
     unknowns = (d + 1) * h + (h + 1) * o_plan
     minimum = int(math.ceil(unknowns / o_plan))
     exact = plan.decimals is None and plan.noise_std is None
@@ -1167,7 +1151,7 @@ class _MLPProbe:
             self.layout = layout
         elif layout != self.layout:
             raise InputError("query returned answers of different shapes for different batches.")
-        if self.name != "mlp_regression" and layout == "multi":
+        if not LEARNERS[self.name].regression and layout == "multi":
             T, G = T[:, 1:] - T[:, :1], np.maximum(G[:, 1:], G[:, :1])
         # floating-point floor: a softmax's probabilities carry a relative error of a few ulps (exp of the
         # logits), a binary probability an absolute one (the other class is 1 − p)
@@ -1573,8 +1557,10 @@ def _fit_restarts(plan, fit: _VarPro, n_restarts: int, max_iter: int):
 # Extraction, then stealing
 
 
-def steal_black_box(algorithm: str, query: Callable, X, y, **options):
+def steal_from_api(algorithm: str, query: Callable, X, y, **options) -> StealResult:
     """Steal a model's parameters through its prediction API, then its hyperparameters.
+
+    (``steal_black_box`` is the same function under its first name.)
 
     Options of the extraction (see :func:`extract_parameters`: budget, price_per_query, n_queries,
     decimals, ...) go to the extraction; the kernel options, ``fit_intercept`` and ``activation`` go to
@@ -1620,6 +1606,10 @@ def steal_black_box(algorithm: str, query: Callable, X, y, **options):
     return _attach(result, n_queries=extraction.n_queries, extraction=extraction)
 
 
+#: the first name of :func:`steal_from_api`, kept
+steal_black_box = steal_from_api
+
+
 def _split_merged_units(name: str, extraction: Extraction, X: np.ndarray, y) -> dict | None:
     """Undo the merging of duplicate hidden units that a query API cannot see.
 
@@ -1640,7 +1630,7 @@ def _split_merged_units(name: str, extraction: Extraction, X: np.ndarray, y) -> 
     H, dH = _act(activation, Z)
     F = H @ W2 + b2
     y = np.asarray(y)
-    if name == "mlp_regression":
+    if LEARNERS[name].regression:
         R = 2.0 * (F - y.reshape(F.shape))
     elif F.shape[1] == 1:
         classes = np.unique(y)

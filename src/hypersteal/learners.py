@@ -67,7 +67,7 @@ from ._validation import (
     suggest,
 )
 from .kernels import Kernel
-from .registry import canonical_name
+from .registry import LEARNERS, Learner, canonical_name
 
 __all__ = ["train", "objective_value", "DEFAULT_OPTIONS", "ACTIVATIONS"]
 
@@ -408,27 +408,24 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     "relu": (_relu, lambda z, a: (z.real > 0).astype(float)),
 }
 
-_LINEAR = {"fit_intercept": True, "tol": None, "max_iter": None}
 _KERNEL = {"kernel": "rbf", "gamma": None, "degree": 3, "coef0": 1.0}
 _MLP = {"hidden_layer_sizes": (10,), "activation": "tanh", "random_state": 0, "tol": None, "max_iter": None}
 
+
+def _default_options(rec: Learner) -> dict:
+    """The options :func:`train` accepts for ``rec``, with their defaults (by family; see :func:`train`)."""
+    if rec.family == "mlp":
+        return dict(_MLP)
+    o = {**(_KERNEL if rec.family == "kernel" else {}), "fit_intercept": rec.fit_intercept, "tol": None}
+    if rec.name not in ("ridge", "kernel_ridge"):  # closed forms: nothing to iterate
+        o["max_iter"] = None
+    if rec.family == "linear" and rec.loss != "hinge" and rec.penalty != "elastic_net" and not rec.regression:
+        o["intercept_scaling"] = None  # liblinear's penalised intercept
+    return o
+
+
 #: algorithm → the options :func:`train` accepts, with their defaults
-DEFAULT_OPTIONS: dict[str, dict] = {
-    "ridge": {"fit_intercept": True, "tol": None},
-    "lasso": dict(_LINEAR),
-    "elastic_net": dict(_LINEAR),
-    "kernel_ridge": {**_KERNEL, "fit_intercept": False, "tol": None},
-    "logistic_l2": {**_LINEAR, "intercept_scaling": None},
-    "logistic_l1": {**_LINEAR, "intercept_scaling": None},
-    "kernel_logistic_l2": {**_KERNEL, **_LINEAR},
-    "kernel_logistic_l1": {**_KERNEL, **_LINEAR},
-    "svm_squared_hinge": {**_LINEAR, "intercept_scaling": None},
-    "svm_hinge": dict(_LINEAR),
-    "kernel_svm_squared_hinge": {**_KERNEL, **_LINEAR},
-    "kernel_svm_hinge": {**_KERNEL, **_LINEAR},
-    "mlp_regression": dict(_MLP),
-    "mlp_classification": dict(_MLP),
-}
+DEFAULT_OPTIONS: dict[str, dict] = {name: _default_options(rec) for name, rec in LEARNERS.items() if rec.trainer}
 
 _DEFAULT_TOL = {"svm_hinge": 1e-10, "kernel_svm_hinge": 1e-10}
 
@@ -448,13 +445,19 @@ class _Setup:
 
 def _setup(algorithm, X, y, lam, options, where) -> _Setup:
     name = canonical_name(algorithm)
+    if not LEARNERS[name].trainer:
+        raise InputError(
+            f"There is no reference trainer for {name} yet: fit it with scikit-learn (for logistic_elastic_net, "
+            "LogisticRegression(l1_ratio=r, solver='saga', tol=1e-12)) and steal from that estimator. Trainers "
+            f"exist for: {', '.join(DEFAULT_OPTIONS)}."
+        )
     defaults = DEFAULT_OPTIONS[name]
     check_options(options, defaults, where=f"{where}({name!r})")
     o = {**defaults, **options}
     lam = _check_lambda(name, lam)
 
-    regression = name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression")
-    multi_output = name in ("ridge", "kernel_ridge", "mlp_regression")
+    rec = LEARNERS[name]
+    regression, multi_output = rec.regression, rec.multi_output
     X, y = check_X_y(X, y, y_ndim=(1, 2) if multi_output else (1,))
     classes = None
     if regression:
@@ -471,7 +474,7 @@ def _setup(algorithm, X, y, lam, options, where) -> _Setup:
                 "intercept_scaling (a penalised intercept on a constant feature, liblinear style) needs "
                 "fit_intercept=True; drop one of the two."
             )
-    if name in ("svm_hinge", "kernel_svm_hinge") and not o["fit_intercept"]:
+    if rec.hinge and not o["fit_intercept"]:
         raise InputError(
             f"{name} is fitted with an unpenalised intercept (as libsvm does); "
             "fit_intercept=False is not supported."
@@ -492,7 +495,7 @@ def _setup(algorithm, X, y, lam, options, where) -> _Setup:
                 f"With kernel='precomputed', X must be the square Gram matrix of the training points; "
                 f"got shape {K.shape}."
             )
-    if name.startswith("mlp"):
+    if rec.family == "mlp":
         o["hidden_layer_sizes"] = _check_layers(o["hidden_layer_sizes"])
         if o["activation"] not in ACTIVATIONS:
             raise InputError(
@@ -503,7 +506,7 @@ def _setup(algorithm, X, y, lam, options, where) -> _Setup:
 
 
 def _check_lambda(name, lam):
-    if name == "elastic_net":
+    if LEARNERS[name].n_lambdas == 2:
         if isinstance(lam, Mapping) or np.ndim(lam) != 1 or len(lam) != 2:
             raise InputError(
                 f"elastic_net takes lam = (λ1, λ2) for λ1‖w‖₁ + λ2‖w‖², got {lam!r}; pass a pair."
@@ -538,9 +541,10 @@ def _encode(name, y):
     if y.ndim != 1:
         raise InputError(f"{name} needs one class label per row (1-D y), got shape {y.shape}.")
     classes = np.unique(y)
-    if len(classes) > 2 and name in ("logistic_l2", "mlp_classification"):
+    rec = LEARNERS[name]
+    if len(classes) > 2 and rec.multiclass:
         return (y[:, None] == classes[None, :]).astype(float), classes
-    hinge = "svm" in name
+    hinge = rec.loss in ("hinge", "squared_hinge")
     return check_binary_labels(y, encoding=(-1.0, 1.0) if hinge else (0.0, 1.0), algorithm=name)
 
 
@@ -1049,7 +1053,7 @@ def _fit_kernel_svm_hinge(s: _Setup) -> dict:
 
 
 def _mlp_output(name, Y) -> str:
-    if name == "mlp_regression":
+    if LEARNERS[name].regression:
         return "identity"
     return "logistic" if Y.shape[1] == 1 else "softmax"
 
@@ -1237,7 +1241,7 @@ def _snap_to_zero(theta, F, packer, fun, Y, output):
 
 def _fit_mlp(s: _Setup) -> dict:
     X, Y, o, lam = s.X, s.y, s.o, s.lam
-    regression = s.name == "mlp_regression"
+    regression = LEARNERS[s.name].regression
     Y2 = Y[:, None] if Y.ndim == 1 else Y
     output = _mlp_output(s.name, Y2)
     iters = _iters(o, 1000 if o["activation"] == "relu" else 3000)
@@ -1281,22 +1285,8 @@ def _fit_mlp_classification(s: _Setup) -> dict:
     return _fit_mlp(s)
 
 
-_TRAINERS: dict[str, Callable[[_Setup], dict]] = {
-    "ridge": _fit_ridge,
-    "lasso": _fit_lasso,
-    "elastic_net": _fit_elastic_net,
-    "kernel_ridge": _fit_kernel_ridge,
-    "logistic_l2": _fit_logistic_l2,
-    "logistic_l1": _fit_logistic_l1,
-    "kernel_logistic_l2": _fit_kernel_logistic_l2,
-    "kernel_logistic_l1": _fit_kernel_logistic_l1,
-    "svm_squared_hinge": _fit_svm_squared_hinge,
-    "svm_hinge": _fit_svm_hinge,
-    "kernel_svm_squared_hinge": _fit_kernel_svm_squared_hinge,
-    "kernel_svm_hinge": _fit_kernel_svm_hinge,
-    "mlp_regression": _fit_mlp_regression,
-    "mlp_classification": _fit_mlp_classification,
-}
+#: the trainer of each registered learner that has one: the function ``_fit_<name>`` of this module
+_TRAINERS: dict[str, Callable[[_Setup], dict]] = {name: globals()[f"_fit_{name}"] for name in DEFAULT_OPTIONS}
 
 
 # =========================================================================== public API
@@ -1344,13 +1334,6 @@ def train(algorithm: str, X, y, lam, **options) -> dict:
     BLAS runs on one thread during the call (restored afterwards): the solvers factorise many
     small matrices, for which extra threads only add contention.
     """
-    name = canonical_name(algorithm)
-    if name not in _TRAINERS:
-        raise InputError(
-            f"There is no reference trainer for {name} yet: fit it with scikit-learn (for logistic_elastic_net, "
-            "LogisticRegression(l1_ratio=r, solver='saga', tol=1e-12)) and steal from that estimator. Trainers "
-            f"exist for: {', '.join(_TRAINERS)}."
-        )
     s = _setup(algorithm, X, y, lam, options, "train")
     return _TRAINERS[s.name](s)
 
@@ -1367,7 +1350,7 @@ def objective_value(algorithm: str, X, y, params: Mapping, lam, **options) -> fl
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}.")
     try:
-        if name.startswith("mlp"):
+        if LEARNERS[name].family == "mlp":
             Y2 = Y[:, None] if Y.ndim == 1 else Y
             coefs = [np.asarray(W, dtype=float) for W in params["coefs"]]
             inter = [np.asarray(b, dtype=float) for b in params["intercepts"]]
@@ -1377,7 +1360,7 @@ def objective_value(algorithm: str, X, y, params: Mapping, lam, **options) -> fl
             a = np.asarray(params["dual_coef"], dtype=float)
             a = a.reshape(s.K.shape[0], -1) if a.ndim == 2 or Y.ndim == 2 else a
             F = s.K @ a + np.asarray(params.get("intercept", 0.0), dtype=float)
-            if name == "kernel_logistic_l1":
+            if LEARNERS[name].penalty == "l1":
                 reg = float(np.abs(a).sum())
             else:
                 reg = float(np.sum(a * (s.K @ a)))
@@ -1392,14 +1375,14 @@ def objective_value(algorithm: str, X, y, params: Mapping, lam, **options) -> fl
         raise InputError(f"params for {name} lack {exc.args[0]!r}; got keys {sorted(params)}.") from None
     if name == "logistic_l2" and Y.ndim == 2:
         return float(np.sum(logsumexp(F, axis=1) - np.sum(Y * F, axis=1))) + lam * float(w_pen @ w_pen)
-    loss = {"ridge": _SQUARED, "lasso": _SQUARED, "elastic_net": _SQUARED, "kernel_ridge": _SQUARED,
-            "svm_squared_hinge": _SQHINGE, "kernel_svm_squared_hinge": _SQHINGE,
-            "svm_hinge": _HINGE, "kernel_svm_hinge": _HINGE}.get(name, _LOGISTIC)
+    loss = {"squared": _SQUARED, "squared_hinge": _SQHINGE, "hinge": _HINGE, "logistic": _LOGISTIC}[
+        LEARNERS[name].loss]
     value = loss.value(F, Y)
     if w_pen is None:
         return value + lam * reg
-    if name == "elastic_net":
+    penalty = LEARNERS[name].penalty
+    if penalty == "elastic_net":
         return value + lam[0] * float(np.abs(w_pen).sum()) + lam[1] * float(w_pen @ w_pen)
-    if name in ("lasso", "logistic_l1"):
+    if penalty == "l1":
         return value + lam * float(np.abs(w_pen).sum())
     return value + lam * float(w_pen @ w_pen)

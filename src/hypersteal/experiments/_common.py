@@ -34,7 +34,9 @@ def paper_name(algorithm: str) -> str:
 
 def task_of(algorithm: str) -> str:
     """``"regression"`` or ``"classification"``."""
-    return "regression" if algorithm in REGRESSION or algorithm == "mlp_regression" else "classification"
+    from hypersteal.registry import LEARNERS
+
+    return LEARNERS[algorithm].task
 
 
 def load_data(name: str, rows: int | None, random_state: int = 0):

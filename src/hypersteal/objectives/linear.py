@@ -40,7 +40,6 @@ class LinearObjective(Objective):
     """Shared code of the linear learners. ``params``: ``coef`` (d,) or (outputs, d), ``intercept``."""
 
     option_defaults = {"intercept_scaling": None, "fit_intercept": None}
-    regression = False
 
     def prepare(self, X, y) -> Data:
         s = self.options["intercept_scaling"]
@@ -179,7 +178,7 @@ class Ridge(LinearObjective):
     b = 2Xᵀ(Xw + c − y), a = 2w. Multi-output W (t, d) is flattened.
     """
 
-    name, paper, regression = "ridge", "RR", True
+    name = "ridge"
     loss, penalties = SquaredLoss(), (L2(),)
 
 
@@ -190,7 +189,7 @@ class Lasso(LinearObjective):
     λ_max = 2‖Xᵀ(y − ȳ)‖_∞ every weight is zero and only λ ≥ λ_max is known.
     """
 
-    name, paper, regression = "lasso", "LASSO", True
+    name = "lasso"
     loss, penalties = SquaredLoss(), (L1(),)
 
 
@@ -200,7 +199,7 @@ class ElasticNet(LinearObjective):
     b = 2Xᵀ(Xw + c − y), A = [sign(w), 2w]: two hyperparameters, ``lambda_l1`` and ``lambda_l2``.
     """
 
-    name, paper, regression = "elastic_net", "ENet", True
+    name = "elastic_net"
     loss, penalties = SquaredLoss(), (L1(), L2())
 
 
@@ -230,7 +229,7 @@ class LogisticL2(_LogisticBase):
     multinomial cross-entropy ``Σ_i −log softmax(Wx_i + c)_{y_i}`` and W is flattened.
     """
 
-    name, paper = "logistic_l2", "L2-LR"
+    name = "logistic_l2"
     penalties = (L2(),)
 
 
@@ -240,7 +239,7 @@ class LogisticL1(_LogisticBase):
     b = Xᵀ(σ(Xw + c) − y), a = sign(w); zero coordinates give |b_j| ≤ λ.
     """
 
-    name, paper = "logistic_l1", "L1-LR"
+    name = "logistic_l1"
     penalties = (L1(),)
 
 
@@ -251,7 +250,7 @@ class LogisticElasticNet(_LogisticBase):
     has λ₁ = r/C and λ₂ = (1 − r)/(2C).
     """
 
-    name, paper = "logistic_elastic_net", "ENet-LR"
+    name = "logistic_elastic_net"
     penalties = (L1(), L2())
 
 
@@ -262,7 +261,7 @@ class SVMSquaredHinge(LinearObjective):
     More than two classes: one-vs-rest, one coef row per class, equations stacked.
     """
 
-    name, paper = "svm_squared_hinge", "SVM-SHL"
+    name = "svm_squared_hinge"
     loss, penalties = SquaredHingeLoss(), (L2(),)
 
 
@@ -273,5 +272,5 @@ class SVMHinge(LinearObjective):
     a = 2w. With an unpenalised intercept, Σ_{y_i f_i<1} y_i + Σ_margin β_i y_i = 0 as well.
     """
 
-    name, paper = "svm_hinge", "SVM-RHL"
+    name = "svm_hinge"
     loss, penalties = HingeLoss(), (L2(),)

@@ -34,7 +34,6 @@ ACTIVATIONS = {
 class _MLP(Objective):
     option_defaults = {"activation": "relu"}
     penalties = (L2(),)
-    regression = False
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -142,7 +141,7 @@ class MLPRegression(_MLP):
     b = back-propagated ∂loss/∂W, a = 2W. scikit-learn's MLPRegressor(alpha) has λ = alpha.
     """
 
-    name, paper, regression = "mlp_regression", "NN-R", True
+    name = "mlp_regression"
     loss = SquaredLoss()
 
 
@@ -152,5 +151,5 @@ class MLPClassification(_MLP):
     b = back-propagated ∂loss/∂W, a = 2W. scikit-learn's MLPClassifier(alpha) has λ = alpha/2.
     """
 
-    name, paper = "mlp_classification", "NN-C"
+    name = "mlp_classification"
     loss = LogisticLoss()
