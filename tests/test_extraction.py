@@ -552,7 +552,7 @@ def test_kink_search_options():
 
 
 def test_subset_sum_recovers_active_sides():
-    from hypersteal.extraction import _subset_sum
+    from hypersteal.extraction.relu import _subset_sum
 
     rng = np.random.default_rng(0)
     for k in (0, 1, 7, 20):
@@ -566,7 +566,7 @@ def test_steal_black_box_mlp_splits_merged_units():
     """A regularised tanh network keeps duplicate hidden units; the API shows only their sum, so the
     extraction merges them, and λ is stolen after splitting them back (c = sqrt(λ_w / λ_a))."""
     pytest.importorskip("hypersteal.attack")
-    from hypersteal.extraction import _mlp_forward
+    from hypersteal.extraction._common import _mlp_forward
     from hypersteal.learners import train
 
     X, y = make_classification(200, 5, n_informative=4, n_redundant=0, random_state=0)

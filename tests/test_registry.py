@@ -197,7 +197,7 @@ def test_platform_catalogue_agrees_with_the_registry():
 
 
 def test_extraction_families_follow_the_record():
-    from hypersteal import extraction
+    from hypersteal.extraction import _common as extraction
 
     families = {"linear": extraction._LINEAR, "kernel": extraction._KERNEL, "mlp": extraction._MLP}
     for rec in RECORDS:
