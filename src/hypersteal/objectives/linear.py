@@ -14,12 +14,12 @@ from .._validation import InputError, check_array, check_positive, check_X_y
 from .base import (
     L1,
     L2,
+    LOGISTIC,
     HingeLoss,
-    LogisticLoss,
-    MultinomialLoss,
     SquaredHingeLoss,
     SquaredLoss,
     System,
+    cross_entropy,
 )
 from .objective import Data, Objective
 
@@ -131,7 +131,8 @@ class LinearObjective(Objective):
             g = chunk_sum(both, data.X, data.y_raw)
             n_c = params["coef"].shape[0]
             return g[:-n_c], g[-n_c:]
-        G = self.loss.grad(self.scores(data, params), data.Y)
+        F = self.scores(data, params)
+        G = self.loss_for(F).grad(F, data.Y)
         return (G.T @ data.X).ravel(), G.sum(axis=0)
 
     # ---------------------------------------------------------------- hinge: margin points
@@ -204,19 +205,15 @@ class ElasticNet(LinearObjective):
 
 
 class _LogisticBase(LinearObjective):
-    loss = LogisticLoss()
+    loss = LOGISTIC
 
-    def check_params(self, params, data):
-        out = super().check_params(params, data)
-        # the loss follows the shape of coef: one row = binary sigmoid, one row per class = softmax
-        self.loss = LogisticLoss() if out["coef"].shape[0] == 1 else MultinomialLoss()
-        return out
+    def loss_for(self, F):
+        # the loss follows the shape of coef: one row = binary sigmoid, one row per class (or two) = softmax
+        return cross_entropy(F)
 
     def _check_outputs(self, W, data):
         n_classes = len(data.classes)
-        if n_classes == 2 and W.shape[0] in (1, 2):
-            if W.shape[0] == 2:  # two-class softmax
-                data.Y = np.column_stack([1.0 - data.Y[:, 0], data.Y[:, 0]])
+        if n_classes == 2 and W.shape[0] in (1, 2):  # sigmoid, or a two-class softmax
             return
         if W.shape[0] != n_classes or n_classes == 2:
             super()._check_outputs(W, data)

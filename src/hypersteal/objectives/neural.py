@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from .._lazy import is_lazy
 from .._validation import InputError, check_array, check_X_y, suggest
-from .base import L2, LogisticLoss, MultinomialLoss, SquaredLoss
+from .base import L2, LOGISTIC, SquaredLoss, cross_entropy
 from .objective import Data, Objective
 
 __all__ = ["ACTIVATIONS", "MLPRegression", "MLPClassification"]
@@ -89,11 +89,7 @@ class _MLP(Objective):
                 raise InputError(f"The network has {out} output(s) but y has {data.Y.shape[1]} target(s).")
         else:
             n_classes = len(data.classes)
-            if n_classes == 2 and out == 1:
-                self.loss = LogisticLoss()
-            elif out == n_classes and n_classes > 2:
-                self.loss = MultinomialLoss()
-            else:
+            if not (n_classes == 2 and out == 1 or out == n_classes and n_classes > 2):
                 raise InputError(
                     f"The network has {out} output unit(s) but y has {n_classes} classes; a binary "
                     "classifier has 1 (logistic) output, a multi-class one an output per class (softmax)."
@@ -126,7 +122,7 @@ class _MLP(Objective):
         if data.lazy:
             return self._lazy_gradient(data, params)
         acts, zs = self._forward(data.X, params)
-        delta = self.loss.grad(acts[-1], data.Y)
+        delta = self.loss_for(acts[-1]).grad(acts[-1], data.Y)
         grads = []
         for l in range(len(params["coefs"]) - 1, -1, -1):
             grads.append(acts[l].T @ delta)
@@ -152,4 +148,7 @@ class MLPClassification(_MLP):
     """
 
     name = "mlp_classification"
-    loss = LogisticLoss()
+    loss = LOGISTIC
+
+    def loss_for(self, F):
+        return cross_entropy(F)  # one logistic output for two classes, a softmax layer for more

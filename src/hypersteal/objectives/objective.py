@@ -93,8 +93,14 @@ class Objective:
     def _penalty_kw(self, data: Data) -> dict:
         return {}
 
+    def loss_for(self, F: np.ndarray) -> Loss:
+        """The loss on scores F: ``loss``, unless the scores' shape chooses it (cross-entropy: sigmoid on one
+        column, softmax on several). A function of its input, so that nothing about a call is stored."""
+        return self.loss
+
     def loss_value(self, data: Data, params: dict) -> float:
-        return self.loss.value(self.scores(data, params), data.Y)
+        F = self.scores(data, params)
+        return self.loss_for(F).value(F, data.Y)
 
     def penalty_values(self, data: Data, params: dict) -> np.ndarray:
         theta = self.pack(params)
