@@ -204,8 +204,8 @@ def test_fast_stacked_solver_matches_the_core(case):
     dense stacked bounded least squares does."""
     from sklearn.datasets import load_wine
 
-    from hypersteal._stacked import attack_stacked
     from hypersteal.attack import _attack
+    from hypersteal.attack.stacked import attack_stacked
 
     if case.startswith("iris") or case == "one-pair-perturbed":
         X, y = load_iris(return_X_y=True)

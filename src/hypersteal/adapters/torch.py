@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import _policy
 from .._validation import InputError
-from ..attack import _widen, judge, solve_system
+from ..attack import judge, solve_system
+from ..attack.verdict import _widen
 from ..objectives import System
 from ..result import StealResult
 
