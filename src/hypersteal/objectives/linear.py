@@ -8,6 +8,8 @@ intercept (``intercept_scaling=s``) is an ordinary coordinate of w on a constant
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import issparse
 
 from .._lazy import chunk_sum, is_lazy
 from .._validation import InputError, check_array, check_positive, check_X_y
@@ -59,9 +61,12 @@ class LinearObjective(Objective):
                 data.X = da.hstack([data.X, ones]).rechunk({1: -1})
             return data
         # X's NaN/inf check is deferred: every gradient pass reveals them (see attack._attack)
-        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False)
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False, accept_sparse=True)
         if s is not None:
-            X = np.hstack([X, np.full((X.shape[0], 1), s)])
+            if issparse(X):
+                X = sp.hstack([X, np.full((X.shape[0], 1), s)], format="csr")
+            else:
+                X = np.hstack([X, np.full((X.shape[0], 1), s)])
         if self.regression:
             Y = check_array(y, "y", ndim=(1, 2))
             Y = Y[:, None] if Y.ndim == 1 else Y
@@ -162,8 +167,10 @@ class LinearObjective(Objective):
         d = data.X.shape[1]
         idx = np.argwhere(margin)  # (i, k) pairs
         B = np.zeros((b.size, len(idx)))
+        rows = data.X[idx[:, 0]] if len(idx) else np.zeros((0, d))
+        rows = rows.toarray() if issparse(rows) else rows
         for m, (i, k) in enumerate(idx):
-            B[k * d:(k + 1) * d, m] = -Y[i, k] * data.X[i]
+            B[k * d:(k + 1) * d, m] = -Y[i, k] * rows[m]
         extra = None
         if self._fits_intercept(params):
             b0 = G.sum(axis=0)
