@@ -372,6 +372,7 @@ def test_svm_hinge_with_more_margin_points_than_unknowns():
     assert hinge_objective(X, y, p["coef"], p["intercept"], lam) <= F_svc + 1e-12 * F_svc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [1e-3, 1.0, 1e3])
 def test_svm_hinge_on_all_of_bank(lam):
     # 45,211 rows: seconds here, where libsvm's dual solver runs for tens of minutes at small λ; at

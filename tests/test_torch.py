@@ -41,6 +41,7 @@ def train_lbfgs(model, X, y, wd, decayed):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("wd", [1e-3, 1e-2, 1e-1])
 def test_lbfgs_weight_decay_recovered(wd):
     X, y = data()
@@ -79,6 +80,7 @@ def test_adam_early_stopping_is_flagged():
     assert any("approximate" in w for w in r.warnings)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["Adam", "SGD", "AdamW"])
 def test_full_batch_optimizers_to_their_fixed_point(optimizer):
     """Adam and SGD couple weight decay to the gradient: at their fixed point ∇loss + wd·θ = 0, and the stolen
