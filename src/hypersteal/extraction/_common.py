@@ -11,6 +11,7 @@ import numpy as np
 from scipy import linalg
 
 from .._validation import InputError, check_array, check_positive
+from ..objectives.neural import ACTIVATIONS, forward
 from ..registry import LEARNERS
 
 _EPS = np.finfo(float).eps
@@ -19,7 +20,7 @@ _EPS = np.finfo(float).eps
 _LINEAR, _KERNEL, _MLP = (
     {r.name: r.output for r in LEARNERS.values() if r.family == f} for f in ("linear", "kernel", "mlp"))
 _L1 = {r.name for r in LEARNERS.values() if r.sparse}
-_ACTIVATIONS = ("relu", "tanh", "logistic", "identity")
+_ACTIVATIONS = tuple(ACTIVATIONS)
 _SCREEN_NFEV, _POLISH = 40, 2  # MLP fit: evaluations per screened start, starts polished
 _PRECISE = 1e-10  # kink search: largest relative error of a normal measured before lines stop bringing any
 _EXACT = 1e-9  # relative residual below which a located-hyperplane start is taken as is
@@ -160,7 +161,7 @@ class Extraction(Mapping):
             f = spec["kernel"](X, spec["X_train"]) @ np.asarray(self.params["dual_coef"])
             f = f + self.params["intercept"]
         else:
-            f = _mlp_forward(self.params, X, spec["activation"])
+            f = forward(self.params, X, spec["activation"])
             if f.shape[1] == 1:
                 f = f[:, 0]
         return _from_link(f, self.output, spec["layout"])
@@ -436,20 +437,7 @@ def _wls(A: np.ndarray, T: np.ndarray, G: np.ndarray, sigma_known: float, sigma_
 
 
 def _act(name: str, z: np.ndarray):
-    """Activation and its derivative."""
-    if name == "relu":
-        return np.maximum(z, 0.0), (z > 0).astype(float)
-    if name == "tanh":
-        t = np.tanh(z)
-        return t, 1.0 - t**2
-    if name == "logistic":
-        s = 0.5 * (1.0 + np.tanh(0.5 * z))
-        return s, s * (1.0 - s)
-    return z, np.ones_like(z)
-
-
-def _mlp_forward(params, X, activation):
-    W1, W2 = params["coefs"]
-    b1, b2 = params["intercepts"]
-    H, _ = _act(activation, X @ W1 + b1)
-    return H @ W2 + b2
+    """Activation and its derivative (the objectives' table)."""
+    f, df = ACTIVATIONS[name]
+    a = f(z)
+    return a, df(z, a)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from .._validation import (
     InputError,
@@ -18,27 +17,11 @@ from .._validation import (
     suggest,
 )
 from ..kernels import Kernel
+from ..objectives.neural import ACTIVATIONS
 from ..registry import LEARNERS, Learner, canonical_name
 
 # =========================================================================== option handling
 
-
-def _sigmoid(z):
-    """σ(z); also for complex z (complex-step derivatives), as (1 + tanh(z/2))/2."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z)) if np.iscomplexobj(z) else expit(z)
-
-
-def _relu(z):
-    return np.where(z.real > 0, z, 0.0)
-
-
-#: activation → (function, derivative in terms of (z, a)), scikit-learn's names; complex-safe
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
-    "logistic": (_sigmoid, lambda z, a: a * (1.0 - a)),
-    "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
-    "relu": (_relu, lambda z, a: (z.real > 0).astype(float)),
-}
 
 _KERNEL = {"kernel": "rbf", "gamma": None, "degree": 3, "coef0": 1.0}
 _MLP = {"hidden_layer_sizes": (10,), "activation": "tanh", "random_state": 0, "tol": None, "max_iter": None}

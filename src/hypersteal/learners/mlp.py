@@ -10,9 +10,11 @@ from scipy.special import log_expit, logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
+from ..objectives.neural import ACTIVATIONS
+from ..objectives.neural import sigmoid as _sigmoid
 from ..registry import LEARNERS
 from ._numerics import _rel, _warn_if_loose
-from ._setup import ACTIVATIONS, _iters, _Setup, _sigmoid
+from ._setup import _iters, _Setup
 
 # =========================================================================== networks
 

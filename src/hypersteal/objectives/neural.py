@@ -15,20 +15,39 @@ from .._validation import InputError, check_array, check_X_y, suggest
 from .base import L2, LOGISTIC, SquaredLoss, cross_entropy
 from .objective import Data, Objective
 
-__all__ = ["ACTIVATIONS", "MLPRegression", "MLPClassification"]
+__all__ = ["ACTIVATIONS", "forward", "sigmoid", "MLPRegression", "MLPClassification"]
+
+
+def sigmoid(z):
+    """σ(z); also for complex z (complex-step derivatives), as (1 + tanh(z/2))/2."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z)) if np.iscomplexobj(z) else expit(z)
 
 
 def _relu(z):
-    return np.maximum(z, 0.0)
+    return np.where(z.real > 0, z, 0.0)
 
 
-#: activation → (function, derivative written in terms of (z, a))
+#: activation → (function, derivative written in terms of (z, a)), scikit-learn's names; complex-safe. The one
+#: table of activations: the objectives, the trainers, the extraction and the experiments all read it.
 ACTIVATIONS = {
     "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
-    "logistic": (expit, lambda z, a: a * (1.0 - a)),
+    "logistic": (sigmoid, lambda z, a: a * (1.0 - a)),
     "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
-    "relu": (_relu, lambda z, a: (z > 0).astype(z.dtype)),
+    "relu": (_relu, lambda z, a: (z.real > 0).astype(float)),
 }
+
+
+def forward(params, X, activation: str) -> np.ndarray:
+    """The network's output scores (before the output link): hidden layers apply ``activation``, the last layer
+    is linear. ``params`` holds ``coefs`` [W_1 (d, h_1), …] and ``intercepts`` [b_1, …], scikit-learn's layout."""
+    act = ACTIVATIONS[activation][0]
+    a = X
+    last = len(params["coefs"]) - 1
+    for layer, (W, b) in enumerate(zip(params["coefs"], params["intercepts"])):
+        a = a @ np.asarray(W) + np.asarray(b)
+        if layer < last:
+            a = act(a)
+    return a
 
 
 class _MLP(Objective):
