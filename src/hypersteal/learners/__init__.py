@@ -44,14 +44,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
-from scipy.special import logsumexp
 
-from .._validation import InputError
-from ..registry import LEARNERS
 from . import hinge, mlp, smooth
-from ._numerics import _HINGE, _LOGISTIC, _SQHINGE, _SQUARED, _single_blas_thread
+from ._numerics import _single_blas_thread
 from ._setup import ACTIVATIONS, DEFAULT_OPTIONS, _Setup, _setup
-from .mlp import _mlp_output, _mlp_value_grad
 
 __all__ = ["train", "objective_value", "DEFAULT_OPTIONS", "ACTIVATIONS"]
 
@@ -112,50 +108,23 @@ def train(algorithm: str, X, y, lam, **options) -> dict:
 
 
 def objective_value(algorithm: str, X, y, params: Mapping, lam, **options) -> float:
-    """The paper's objective ``loss + Σ_k λ_k R_k`` at ``params``, computed independently of the fit.
+    """The paper's objective ``loss + Σ_k λ_k R_k`` at ``params``: the value of the learner's objective
+    (:mod:`hypersteal.objectives`, the one definition the attack uses too), with :func:`train`'s options.
 
     Takes the same options as :func:`train` (only ``intercept_scaling``, the kernel's options and
     ``activation`` change the value; the others are accepted and ignored, so one options dict serves
     both). ``intercept_scaling=s`` adds the intercept's penalty λ(c/s)² (L1: λ|c/s|).
     """
+    from ..objectives import OBJECTIVES
+
     s = _setup(algorithm, X, y, lam, options, "objective_value")
-    name, X, Y, lam = s.name, s.X, s.y, s.lam
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}.")
-    try:
-        if LEARNERS[name].family == "mlp":
-            Y2 = Y[:, None] if Y.ndim == 1 else Y
-            coefs = [np.asarray(W, dtype=float) for W in params["coefs"]]
-            inter = [np.asarray(b, dtype=float) for b in params["intercepts"]]
-            return _mlp_value_grad(coefs, inter, X, Y2, lam, s.o["activation"], _mlp_output(name, Y2),
-                                   grad=False)
-        if "kernel" in s.o:
-            a = np.asarray(params["dual_coef"], dtype=float)
-            a = a.reshape(s.K.shape[0], -1) if a.ndim == 2 or Y.ndim == 2 else a
-            F = s.K @ a + np.asarray(params.get("intercept", 0.0), dtype=float)
-            if LEARNERS[name].penalty == "l1":
-                reg = float(np.abs(a).sum())
-            else:
-                reg = float(np.sum(a * (s.K @ a)))
-            w_pen = None
-        else:
-            W = np.asarray(params["coef"], dtype=float)
-            c = np.asarray(params.get("intercept", 0.0), dtype=float)
-            F = X @ W.T + c
-            scaling = s.o.get("intercept_scaling")
-            w_pen = W.ravel() if scaling is None else np.append(W.ravel(), np.ravel(c) / scaling)
-    except KeyError as exc:
-        raise InputError(f"params for {name} lack {exc.args[0]!r}; got keys {sorted(params)}.") from None
-    if name == "logistic_l2" and Y.ndim == 2:
-        return float(np.sum(logsumexp(F, axis=1) - np.sum(Y * F, axis=1))) + lam * float(w_pen @ w_pen)
-    loss = {"squared": _SQUARED, "squared_hinge": _SQHINGE, "hinge": _HINGE, "logistic": _LOGISTIC}[
-        LEARNERS[name].loss]
-    value = loss.value(F, Y)
-    if w_pen is None:
-        return value + lam * reg
-    penalty = LEARNERS[name].penalty
-    if penalty == "elastic_net":
-        return value + lam[0] * float(np.abs(w_pen).sum()) + lam[1] * float(w_pen @ w_pen)
-    if penalty == "l1":
-        return value + lam * float(np.abs(w_pen).sum())
-    return value + lam * float(w_pen @ w_pen)
+    cls = OBJECTIVES[s.name]
+    model = {k: v for k, v in s.o.items() if k in cls.option_defaults and v is not None}
+    if "fit_intercept" in model:
+        model["fit_intercept"] = None  # the value uses whatever intercept params hold
+    objective = cls(**model)
+    data = objective.prepare(X, y)
+    checked = objective.check_params(params, data)
+    return objective.value(data, checked, np.atleast_1d(s.lam))
