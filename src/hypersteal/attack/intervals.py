@@ -7,11 +7,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.optimize import linprog
 
 from .. import _policy
 from .._validation import InputError
 from ..objectives import System
+from ._threads import one_blas_thread
 
 if TYPE_CHECKING:
     from .solve import Solution
@@ -101,7 +103,44 @@ def _intervals(system: System, sol: Solution, bound: GradientBound | None = None
             lo = hi = float(sol.lam[0])  # round-off: the point estimate is consistent
         # otherwise an empty range (lo > hi) stays: no λ satisfies every condition, and _attack says so
         return [(lo, hi)]
+    outer = _outer_intervals(system, sol, eps, lower)
+    if outer is not None and all(hi - lo <= 0.5 * _policy.IDENTIFIABLE_RTOL * abs(lam)
+                                 for (lo, hi), lam in zip(outer, sol.lam)):
+        return outer  # the LP's intervals lie inside these, and are no less a point: skip it
     return _lp_intervals(system, sol, eps, lower, eps_is_residual=bound is None)
+
+
+def _outer_intervals(system: System, sol: Solution, eps: float, lower: np.ndarray):
+    """Intervals that contain the LP's (:func:`_lp_intervals`), in one QR factorisation instead of two LPs.
+
+    Dropping the box on the margin weights β and the L1 lower bounds only enlarges the feasible set
+    {x : |Cx + b| ≤ eps}. For x in it, ‖C(x − x̂)‖∞ ≤ eps + ‖Cx̂ + b‖∞ = δ, and when C has full column rank
+    x − x̂ = C⁺C(x − x̂), so |x_k − x̂_k| ≤ ‖(C⁺)_k‖₁·δ: a rigorous outer bound. When it is already narrower than
+    a point, the LP cannot change the verdict (hinge models with hundreds of margin points: the LP took 10 s
+    on Madelon, this 0.1 s). Returns None when C is rank-deficient or the solution is not finite.
+    """
+    C = _columns(system)
+    x = np.concatenate([sol.lam, sol.beta])
+    K, (m, n_var) = system.A.shape[1], C.shape
+    if m < n_var or not np.all(np.isfinite(x)) or n_var == 0:
+        return None
+    s = np.linalg.norm(C, axis=0)
+    if np.any(s == 0):
+        return None
+    with one_blas_thread():
+        Q, R = np.linalg.qr(C / s)
+    diag = np.abs(np.diag(R))
+    if diag.min() <= 1e-10 * diag.max():
+        return None
+    delta = eps + float(np.max(np.abs(C @ x + system.b), initial=0.0))
+    out = []
+    for k in range(K):
+        e = np.zeros(n_var)
+        e[k] = 1.0
+        row = Q @ solve_triangular(R, e, trans="T")  # row k of (C/s)⁺
+        half = float(np.abs(row).sum()) * delta / s[k]
+        out.append((max(float(x[k]) - half, float(lower[k])), float(x[k]) + half))
+    return out
 
 
 def _ball_interval(b: np.ndarray, a: np.ndarray, tau: float) -> tuple[float, float]:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import lsq_linear
-from threadpoolctl import ThreadpoolController
 
 from ..objectives import System
+from ._threads import one_blas_thread
 from .intervals import _columns, _intervals
 
 _EPS = np.finfo(float).eps
@@ -73,15 +73,8 @@ def solve_system(system: System, *, interval: bool = True, x0: np.ndarray | None
 
 
 def _bvls(M: np.ndarray, t: np.ndarray, lo: np.ndarray, hi: np.ndarray, u0: np.ndarray | None = None):
-    # small dense factorisations: one BLAS thread is fastest, several on a busy machine up to 100× slower
-    global _THREADPOOLS
-    if _THREADPOOLS is None:  # finding the BLAS libraries takes milliseconds: once
-        _THREADPOOLS = ThreadpoolController()
-    with _THREADPOOLS.limit(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _bvls_one_thread(M, t, lo, hi, u0)
-
-
-_THREADPOOLS = None
 
 
 def _bvls_one_thread(M, t, lo, hi, u0):
