@@ -30,12 +30,14 @@ from enum import Enum
 
 import numpy as np
 
+from . import _policy
 from ._lazy import is_lazy
 from ._validation import InputError, check_options
 from .registry import LEARNERS, Learner, canonical_name
 from .result import Status, StealResult, _from_json_float, _json_float
 
-__all__ = ["identify", "Identification", "Candidate", "Verdict", "CLEAR_RATIO", "ROUND_OFF", "EXIT_CODES"]
+__all__ = ["identify", "Identification", "Candidate", "Verdict", "CLEAR_RATIO", "ROUND_OFF", "REDUCE_RATIO",
+           "EXIT_CODES"]
 
 #: A candidate is "clearly not" the learner when its score exceeds the best one's this many times.
 #: Calibrated by tools/identify_table.py (docs/identify.md): on exact fits the true learner scores
@@ -47,8 +49,13 @@ CLEAR_RATIO = 100.0
 #: stop at 1e-16…3e-10), and a ratio of two round-off residuals means nothing.
 ROUND_OFF = 1e-9
 
-#: Statuses whose residual is ≤ 1e-3 (``_policy.NOT_STATIONARY_RESIDUAL``): the parameters are stationary.
-STATIONARY = (Status.EXACT, Status.APPROXIMATE, Status.NOT_IDENTIFIABLE)
+#: An elastic net pinned to a sub-learner reduces to it only when that learner's score is within this
+#: factor of the elastic net's (scores compared as score + 1e-13, machine precision): an elastic net with
+#: λ₁ = 1e-9 leaves ridge a residual 1.6e-10, which is within CLEAR_RATIO (so the two are tied), not
+#: within this factor (so the elastic net is not discarded in favour of ridge).
+REDUCE_RATIO = 10.0
+_MACHINE = 1e-13
+
 
 #: ``hypersteal identify``'s exit status per verdict (2: bad input, as for every command).
 EXIT_CODES = {"identified": 0, "cannot_tell": 3, "no_match": 4}
@@ -111,7 +118,9 @@ class Candidate:
 
     @property
     def stationary(self) -> bool:
-        return self.status in STATIONARY and not self.excluded
+        """Competing, and its conditions hold to within what an exact solver leaves (score ≤ 1e-3)."""
+        return (not self.excluded and self.status is not Status.NOT_A_MINIMUM
+                and self.score <= _policy.NOT_STATIONARY_RESIDUAL)
 
     def to_dict(self) -> dict:
         return {
@@ -377,7 +386,8 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
             if (c is None or c.excluded or child.penalty not in ("l1", "l2") or child.family != rec.family
                     or child.loss != rec.loss or child.task != rec.task):
                 continue
-            if _close(c.score, parent.score) and _pinned(parent, child, params):
+            as_good = c.score + _MACHINE <= REDUCE_RATIO * (parent.score + _MACHINE)
+            if as_good and _pinned(parent, child, params):
                 parent.excluded = f"reduces to {child.name} (its {'λ₁' if child.penalty == 'l2' else 'λ₂'} is 0)"
                 break
 
