@@ -8,16 +8,19 @@ relative stationarity residual, and for hinge losses at least the distance ``|y 
 point the attack treated as lying on the margin (a margin point's subgradient weight is free, so a point
 at 1e-3 from the margin is explained at residual 0 — the distance is what it costs). The verdict:
 
-* ``identified`` — one candidate is stationary (status exact, approximate or not_identifiable: residual
-  ≤ 1e-3) and every other scores more than :data:`CLEAR_RATIO` times worse, or is excluded outright (its
-  conditions contradict each other, or they hold only at λ = 0, where no penalty shaped the parameters);
+* ``identified`` — one candidate is at or near a minimum (status exact or approximate; or, where its λ is
+  only a range, a score ≤ 1e-3, the residual below which ``steal`` calls parameters stationary) and every
+  other scores more than :data:`CLEAR_RATIO` times worse, or is excluded outright (its conditions contradict
+  each other, or they hold only at λ = 0, where no penalty shaped the parameters). Its λ may still be a
+  range (a hinge SVM on separable data): the candidate's status says so;
 * ``cannot_tell`` — several candidates are within that ratio of the best: :attr:`Identification.tied`;
-* ``no_match`` — no candidate is stationary (rounded or early-stopped parameters, another learner, other
-  data or kernel options).
+* ``no_match`` — the best candidate is not at or near a minimum (rounded or early-stopped parameters,
+  another learner, other data or kernel options).
 
 Nested learners (an elastic net contains ridge at λ₁ = 0 and LASSO at λ₂ = 0) are one model at the
-boundary: an elastic net whose extra λ is pinned at 0 *reduces to* the smaller learner when that one is as
-stationary, and does not compete with it. See docs/identify.md for the measured confusion matrix.
+boundary: an elastic net whose extra λ is pinned at 0 *reduces to* the smaller learner when that one scores
+within :data:`REDUCE_RATIO` of it, and does not compete with it; an extra λ the parameters do resolve, but
+barely, leaves the two tied. See docs/identify.md for the measured confusion matrix.
 """
 
 from __future__ import annotations
@@ -118,9 +121,11 @@ class Candidate:
 
     @property
     def stationary(self) -> bool:
-        """Competing, and its conditions hold to within what an exact solver leaves (score ≤ 1e-3)."""
-        return (not self.excluded and self.status is not Status.NOT_A_MINIMUM
-                and self.score <= _policy.NOT_STATIONARY_RESIDUAL)
+        """Competing, and at or near a minimum: status exact or approximate (λ is a number), or any status
+        but not_a_minimum at a score ≤ 1e-3 (stationary; λ a range)."""
+        if self.excluded or self.status is Status.NOT_A_MINIMUM:
+            return False
+        return self.status.has_value or self.score <= _policy.NOT_STATIONARY_RESIDUAL
 
     def to_dict(self) -> dict:
         return {
