@@ -85,6 +85,19 @@ def test_network_is_identified(regression):
     assert "mlp_classification" in found.incompatible
 
 
+def test_penalised_intercept_is_one_constant_feature_for_every_candidate(binary):
+    """liblinear's intercept_scaling: X is augmented once, and the answer is steal()'s own."""
+    X, y = binary
+    params = learners.train("svm_squared_hinge", X, y, 1.5, intercept_scaling=2.0)
+    found = identify(X, y, params, intercept_scaling=2.0)
+    assert (found.verdict, found.best) == (Verdict.IDENTIFIED, "svm_squared_hinge"), found.summary()
+    direct = hypersteal.steal("svm_squared_hinge", X, y, params, intercept_scaling=2.0)
+    assert found.hyperparameters["lambda"] == pytest.approx(direct.lam, rel=1e-12)
+    assert found.options == {"intercept_scaling": 2.0}
+    # without the option the intercept is taken as unpenalised: not a minimum of any candidate
+    assert identify(X, y, params).verdict is not Verdict.IDENTIFIED
+
+
 def test_all_zero_weights_cannot_tell_the_l1_learners(regression, binary):
     """w = 0 is a minimum of every L1 learner above λ_max: LASSO and the elastic net (any λ₂) alike."""
     X, y = regression

@@ -397,6 +397,18 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
                 break
 
 
+def _penalised_intercept(X, params, scaling):
+    """liblinear's penalised intercept, once for every candidate: the weight c/s of a constant feature s
+    (what each objective does with ``intercept_scaling=s``, which would copy X once per candidate)."""
+    from ._validation import check_array, check_positive
+
+    s = check_positive(scaling, "intercept_scaling")
+    W = np.atleast_2d(check_array(params["coef"], "params['coef']", ndim=(1, 2)))
+    c = np.broadcast_to(np.atleast_1d(np.asarray(params.get("intercept", 0.0), dtype=float)), (W.shape[0],))
+    X = np.hstack([X, np.full((X.shape[0], 1), s)])
+    return X, {**params, "coef": np.hstack([W, (c / s)[:, None]]), "intercept": np.zeros(W.shape[0])}
+
+
 # ------------------------------------------------------------------------------------------ entry point
 
 
@@ -455,6 +467,9 @@ def identify(X, y, params: Mapping, *, task: str | None = None, candidates=None,
         from ._validation import check_array
 
         X = check_array(X, "X", ndim=2, finite=False)  # once, not once per candidate
+    if family == "linear" and model_options.get("intercept_scaling") is not None and not is_lazy(X):
+        X, params = _penalised_intercept(X, params, model_options["intercept_scaling"])
+        routed = {n: {k: v for k, v in opts.items() if k != "intercept_scaling"} for n, opts in routed.items()}
     if family == "kernel" and model_options.get("kernel") != "precomputed":
         from .kernels import Kernel
 
