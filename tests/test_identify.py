@@ -166,6 +166,26 @@ def test_realistic_fits_are_never_confidently_wrong(make, regression, binary):
         assert truth in found.tied
 
 
+def test_unconverged_squared_hinge_on_separable_data_is_not_named_a_hinge_svm():
+    """More features than rows: liblinear stops with nearly every point on the margin, so the hinge SVM's free
+    margin weights explain the parameters at residual 0 with λ ∈ [0, 9] (no penalty needed), while the true
+    squared hinge reads 0.05 away from its minimum. Before the rule for such weak fits this was identified,
+    wrongly, as svm_hinge (the madelon cell of docs/identify.md)."""
+    from sklearn.svm import LinearSVC
+
+    from hypersteal.adapters.sklearn import leaf_problems
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 120)), (rng.random(60) > 0.5).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = LinearSVC(C=50).fit(X, y)
+    (problem,) = leaf_problems("LinearSVC", est, X, y)
+    found = identify(X, y, problem.params, **problem.options)
+    assert found.candidate("svm_hinge").score < found.candidate("svm_squared_hinge").score / CLEAR_RATIO
+    assert found.verdict is Verdict.CANNOT_TELL and set(found.tied) == {"svm_hinge", "svm_squared_hinge"}
+
+
 def test_incompatible_params_are_reported(binary):
     X, y = binary
     # a one-row coef for three classes: no linear classifier takes it, each says why

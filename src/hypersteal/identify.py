@@ -11,8 +11,10 @@ at 1e-3 from the margin is explained at residual 0 — the distance is what it c
 * ``identified`` — one candidate is at or near a minimum (status exact or approximate; or, where its λ is
   only a range, a score ≤ 1e-3, the residual below which ``steal`` calls parameters stationary) and every
   other scores more than :data:`CLEAR_RATIO` times worse, or is excluded outright (its conditions contradict
-  each other, or they hold only at λ = 0, where no penalty shaped the parameters). Its λ may still be a
-  range (a hinge SVM on separable data): the candidate's status says so;
+  each other, or they hold only at λ = 0, where no penalty shaped the parameters). When the best one's λ is
+  only a range (a hinge SVM on separable data, an L1 model with zero weights), its free weights may explain
+  much, and when that range reaches λ = 0 or has no upper end, every other must be no minimum at all
+  (score ≥ 0.5, ``steal``'s "not a minimum");
 * ``cannot_tell`` — several candidates are within that ratio of the best: :attr:`Identification.tied`;
 * ``no_match`` — the best candidate is not at or near a minimum (rounded or early-stopped parameters,
   another learner, other data or kernel options).
@@ -397,6 +399,14 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
                 break
 
 
+def _weak(c: Candidate) -> bool:
+    """Whether ``c``'s conditions hold without its penalty mattering: its λ is a range that reaches 0 or has
+    no upper end. Its free weights (margin points' β, L1 zeros) then explain much — a far-from-converged
+    squared-hinge fit on separable data, every point near the margin, reads as a hinge SVM at residual 0 with
+    λ ∈ [0, 33] — so only learners that are no minimum at all (score ≥ 0.5) are ruled out against it."""
+    return not c.status.has_value and any(lo <= 0 or not np.isfinite(hi) for lo, hi in c.intervals.values())
+
+
 def _penalised_intercept(X, params, scaling):
     """liblinear's penalised intercept, once for every candidate: the weight c/s of a constant feature s
     (what each objective does with ``intercept_scaling=s``, which would copy X once per candidate)."""
@@ -498,6 +508,8 @@ def identify(X, y, params: Mapping, *, task: str | None = None, candidates=None,
     else:
         lead = competing[0]
         tied = [c.name for c in competing if _close(c.score, lead.score)]
+        if _weak(lead):
+            tied += [c.name for c in competing[1:] if c.name not in tied and c.score < _policy.NOT_A_MINIMUM_RESIDUAL]
         if not lead.stationary:
             verdict, best = Verdict.NO_MATCH, None
         elif len(tied) == 1:
