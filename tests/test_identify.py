@@ -186,6 +186,25 @@ def test_unconverged_squared_hinge_on_separable_data_is_not_named_a_hinge_svm():
     assert found.verdict is Verdict.CANNOT_TELL and set(found.tied) == {"svm_hinge", "svm_squared_hinge"}
 
 
+def test_an_elastic_net_with_as_many_lambdas_as_equations_is_no_evidence():
+    """liblinear's L1 logistic regression on two-class Iris keeps 2 weights: the elastic-net logistic
+    regression then has 2 equations for its 2 λs and fits them exactly (residual 1e-16), while the true L1-LR
+    reads 3e-3 (liblinear's tolerance). That was identified, wrongly, as the elastic net."""
+    from sklearn.linear_model import LogisticRegression
+
+    from hypersteal import datasets
+    from hypersteal.adapters.sklearn import leaf_problems
+
+    iris = datasets.load("iris")
+    est = LogisticRegression(C=1.0, penalty="l1", solver="liblinear").fit(iris.X, iris.y)
+    (problem,) = leaf_problems("LogisticRegression", est, iris.X, iris.y)
+    found = identify(iris.X, iris.y, problem.params, **problem.options)
+    enet = found.candidate("logistic_elastic_net")
+    assert enet.n_equations == enet.n_unknowns == 2 and enet.score < 1e-12
+    assert found.verdict is Verdict.CANNOT_TELL
+    assert set(found.tied) == {"logistic_l1", "logistic_elastic_net"}, found.summary()
+
+
 def test_incompatible_params_are_reported(binary):
     X, y = binary
     # a one-row coef for three classes: no linear classifier takes it, each says why

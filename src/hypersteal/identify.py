@@ -13,8 +13,9 @@ at 1e-3 from the margin is explained at residual 0 — the distance is what it c
   other scores more than :data:`CLEAR_RATIO` times worse, or is excluded outright (its conditions contradict
   each other, or they hold only at λ = 0, where no penalty shaped the parameters). When the best one's λ is
   only a range (a hinge SVM on separable data, an L1 model with zero weights), its free weights may explain
-  much, and when that range reaches λ = 0 or has no upper end, every other must be no minimum at all
-  (score ≥ 0.5, ``steal``'s "not a minimum");
+  much: when that range reaches λ = 0 or has no upper end, or when it has no more equations than unknowns
+  (then it fits any gradient), every other must be no minimum at all (score ≥ 0.5, ``steal``'s "not a
+  minimum");
 * ``cannot_tell`` — several candidates are within that ratio of the best: :attr:`Identification.tied`;
 * ``no_match`` — the best candidate is not at or near a minimum (rounded or early-stopped parameters,
   another learner, other data or kernel options).
@@ -102,6 +103,10 @@ class Candidate:
         As in :class:`hypersteal.StealResult`.
     excluded : str
         Empty for a competing candidate; else why it is out (contradiction, λ = 0 only, reduces to …).
+    n_equations, n_unknowns : int
+        Equations that hold a λ (one per penalised weight, L1 zeros excepted), and the λs. With no more
+        equations than λs any gradient is fitted exactly. (Hinge margin points' weights are unknowns too, but
+        bounded to [0, 1]: they do not fit anything.)
     result : StealResult or None
         The full attack (not serialised).
     """
@@ -116,6 +121,8 @@ class Candidate:
     estimate: dict[str, float]
     intervals: dict[str, tuple[float, float]]
     excluded: str = ""
+    n_equations: int = 0
+    n_unknowns: int = 1
     result: StealResult | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -141,6 +148,8 @@ class Candidate:
             "estimate": {k: _json_float(v) for k, v in self.estimate.items()},
             "intervals": {k: [_json_float(lo), _json_float(hi)] for k, (lo, hi) in self.intervals.items()},
             "excluded": self.excluded,
+            "n_equations": self.n_equations,
+            "n_unknowns": self.n_unknowns,
         }
 
     @classmethod
@@ -152,7 +161,7 @@ class Candidate:
             lambdas={k: _from_json_float(v) for k, v in d["lambdas"].items()},
             estimate={k: _from_json_float(v) for k, v in d["estimate"].items()},
             intervals={k: (_from_json_float(lo), _from_json_float(hi)) for k, (lo, hi) in d["intervals"].items()},
-            excluded=d.get("excluded", ""),
+            excluded=d.get("excluded", ""), n_equations=d.get("n_equations", 0), n_unknowns=d.get("n_unknowns", 1),
         )
 
 
@@ -350,12 +359,22 @@ def _attack(rec: Learner, X, y, params, options) -> Candidate:
     slack = _margin_slack(rec.name, X, y, params, options, result)
     excluded = ""
     if any(lo > hi for lo, hi in result.intervals.values()) or (
-            result.status is Status.NOT_A_MINIMUM and result.residual < 0.5):
+            result.status is Status.NOT_A_MINIMUM and result.residual < _policy.NOT_A_MINIMUM_RESIDUAL):
         excluded = "its conditions contradict each other"
     elif all(hi <= 0 for _, hi in result.intervals.values()):
         excluded = "stationary only at λ = 0 (no penalty shaped these parameters)"
     return Candidate(rec.name, rec.paper, result.status, result.residual, slack, max(result.residual, slack),
-                     dict(result.lambdas), dict(result.estimate), dict(result.intervals), excluded, result)
+                     dict(result.lambdas), dict(result.estimate), dict(result.intervals), excluded,
+                     _lambda_equations(rec, params), rec.n_lambdas, result)
+
+
+def _lambda_equations(rec: Learner, params) -> int:
+    """Stationarity equations that hold a λ: one per penalised weight, less the zeros an L1 term holds
+    (those only bound λ). Networks: every weight (far more than their one λ)."""
+    if rec.family == "mlp":
+        return sum(np.size(W) for W in params["coefs"])
+    theta = np.asarray(params["coef" if rec.family == "linear" else "dual_coef"], dtype=float)
+    return int(np.count_nonzero(theta)) if rec.sparse else int(theta.size)
 
 
 def _weights(params) -> np.ndarray:
@@ -400,10 +419,13 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
 
 
 def _weak(c: Candidate) -> bool:
-    """Whether ``c``'s conditions hold without its penalty mattering: its λ is a range that reaches 0 or has
-    no upper end. Its free weights (margin points' β, L1 zeros) then explain much — a far-from-converged
+    """Whether ``c``'s small score is no evidence: it has no more equations than unknowns (an elastic net on
+    two non-zero weights fits any gradient, at residual 0), or its λ is a range that reaches 0 or has no
+    upper end (free margin weights or L1 zeros explain the parameters without the penalty: a far-from-converged
     squared-hinge fit on separable data, every point near the margin, reads as a hinge SVM at residual 0 with
-    λ ∈ [0, 33] — so only learners that are no minimum at all (score ≥ 0.5) are ruled out against it."""
+    λ ∈ [0, 33]). Against it only learners that are no minimum at all (score ≥ 0.5) are ruled out."""
+    if c.n_equations <= c.n_unknowns:
+        return True
     return not c.status.has_value and any(lo <= 0 or not np.isfinite(hi) for lo, hi in c.intervals.values())
 
 
