@@ -81,9 +81,9 @@ def _estimators(n: int, lam: float):
         ],
         "classification": [
             ("logistic_l2", LogisticRegression(C=1 / (2 * lam))),
-            ("logistic_l1", LogisticRegression(C=1 / lam, penalty="l1", solver="liblinear")),
-            ("svm_squared_hinge", LinearSVC(C=1 / (2 * lam))),
-            ("svm_hinge", LinearSVC(C=1 / (2 * lam), loss="hinge")),
+            ("logistic_l1", LogisticRegression(C=1 / lam, penalty="l1", solver="liblinear", random_state=0)),
+            ("svm_squared_hinge", LinearSVC(C=1 / (2 * lam), random_state=0)),
+            ("svm_hinge", LinearSVC(C=1 / (2 * lam), loss="hinge", random_state=0)),
             ("kernel_svm_hinge", SVC(C=1 / (2 * lam), kernel="rbf", gamma="scale")),
         ],
     }
