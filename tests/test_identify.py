@@ -196,7 +196,9 @@ def test_an_elastic_net_with_as_many_lambdas_as_equations_is_no_evidence():
     from hypersteal.adapters.sklearn import leaf_problems
 
     iris = datasets.load("iris")
-    est = LogisticRegression(C=1.0, penalty="l1", solver="liblinear", random_state=0).fit(iris.X, iris.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn ≥ 1.8 prefers l1_ratio=1 to penalty="l1"
+        est = LogisticRegression(C=1.0, penalty="l1", solver="liblinear", random_state=0).fit(iris.X, iris.y)
     (problem,) = leaf_problems("LogisticRegression", est, iris.X, iris.y)
     found = identify(iris.X, iris.y, problem.params, **problem.options)
     enet = found.candidate("logistic_elastic_net")
