@@ -13,9 +13,9 @@ at 1e-3 from the margin is explained at residual 0 — the distance is what it c
   other scores more than :data:`CLEAR_RATIO` times worse, or is excluded outright (its conditions contradict
   each other, or they hold only at λ = 0, where no penalty shaped the parameters). When the best one's λ is
   only a range (a hinge SVM on separable data, an L1 model with zero weights), its free weights may explain
-  much: when that range reaches λ = 0 or has no upper end, or when it has no more equations than unknowns
-  (then it fits any gradient), every other must be no minimum at all (score ≥ 0.5, ``steal``'s "not a
-  minimum");
+  much: when that range reaches λ = 0 or has no upper end at a score above round-off, or when it has no
+  more equations than λs (then it fits any gradient), every other must be no minimum at all (score ≥ 0.5,
+  ``steal``'s "not a minimum");
 * ``cannot_tell`` — several candidates are within that ratio of the best: :attr:`Identification.tied`;
 * ``no_match`` — the best candidate is not at or near a minimum (rounded or early-stopped parameters,
   another learner, other data or kernel options).
@@ -420,13 +420,16 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
 
 def _weak(c: Candidate) -> bool:
     """Whether ``c``'s small score is no evidence: it has no more equations than unknowns (an elastic net on
-    two non-zero weights fits any gradient, at residual 0), or its λ is a range that reaches 0 or has no
-    upper end (free margin weights or L1 zeros explain the parameters without the penalty: a far-from-converged
-    squared-hinge fit on separable data, every point near the margin, reads as a hinge SVM at residual 0 with
-    λ ∈ [0, 33]). Against it only learners that are no minimum at all (score ≥ 0.5) are ruled out."""
+    two non-zero weights fits any gradient, at residual 0), or, above round-off, its λ is a range that reaches
+    0 or has no upper end (free margin weights or L1 zeros explain the parameters without the penalty: a
+    far-from-converged squared-hinge fit on separable data, every point within 3e-4 of the margin, reads as a
+    hinge SVM at residual 0 with λ ∈ [0, 33]). At round-off the points sit on the margin exactly, as only an
+    exact hinge fit leaves them. Against a weak candidate only learners that are no minimum at all (score
+    ≥ 0.5) are ruled out."""
     if c.n_equations <= c.n_unknowns:
         return True
-    return not c.status.has_value and any(lo <= 0 or not np.isfinite(hi) for lo, hi in c.intervals.values())
+    reaches_zero = any(lo <= 0 or not np.isfinite(hi) for lo, hi in c.intervals.values())
+    return not c.status.has_value and reaches_zero and c.score > ROUND_OFF
 
 
 def _penalised_intercept(X, params, scaling):
