@@ -256,7 +256,7 @@ def _cli(*args, cwd):
 
 
 def test_cli_end_to_end(tmp_path, regression):
-    """Two real subprocesses (an identified model, JSON; a cannot-tell one, text, exit status 3)."""
+    """A real subprocess on a CSV and an npz written here (JSON out, exit status 0)."""
     import pandas as pd
 
     from hypersteal.io import save_params
@@ -270,14 +270,10 @@ def test_cli_end_to_end(tmp_path, regression):
     doc = json.loads(out.stdout)
     assert doc["verdict"] == "identified" and doc["best"] == "lasso"
     assert doc["candidates"][0]["lambdas"]["lambda"] == pytest.approx(5.0, rel=1e-6)
-    # all-zero weights: cannot tell, its own exit status
-    save_params(tmp_path / "zero.npz", learners.train("lasso", X, y, 1e6))
-    out = _cli("--data", "data.csv", "--target", "y", "--params", "zero.npz", cwd=tmp_path)
-    assert out.returncode == EXIT_CODES["cannot_tell"] == 3, out.stderr
-    assert "cannot tell: lasso (LASSO), elastic_net (ENet)" in out.stdout
 
 
-def test_cli_bad_input(tmp_path, regression):
+def test_cli_exit_status_and_bad_input(tmp_path, regression):
+    """In process (typer's runner): cannot tell exits 3, bad input 2 with a message, identified 0."""
     from typer.testing import CliRunner
 
     from hypersteal.cli import app
@@ -293,3 +289,9 @@ def test_cli_bad_input(tmp_path, regression):
     assert out.exit_code == 2 and "task must be" in out.output
     out = CliRunner().invoke(app, base)
     assert out.exit_code == 0 and "identified: ridge (RR)" in out.output
+    # all-zero weights: cannot tell, its own exit status
+    save_params(tmp_path / "zero.npz", learners.train("lasso", X, y, 1e6))
+    out = CliRunner().invoke(app, ["identify", "--data", str(tmp_path / "data.npz"), "--params",
+                                   str(tmp_path / "zero.npz")])
+    assert out.exit_code == EXIT_CODES["cannot_tell"] == 3
+    assert "cannot tell: lasso (LASSO), elastic_net (ENet)" in out.output
