@@ -30,12 +30,15 @@ _EXPORTS = {
     "steal_from_api": ".extraction",
     "steal_black_box": ".extraction",
     "Extraction": ".extraction",
+    "identify": ".identify",
+    "Identification": ".identify",
 }
 
 __all__ = [
     "steal", "steal_stacked", "steal_from_estimator", "steal_from_module", "StealResult", "Status", "InputError",
     "ALGORITHMS",
-    "canonical_name", "extract_parameters", "steal_from_api", "steal_black_box", "Extraction", "__version__",
+    "canonical_name", "extract_parameters", "steal_from_api", "steal_black_box", "Extraction",
+    "identify", "Identification", "__version__",
 ]
 
 if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the names load lazily
@@ -44,6 +47,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the 
     from .adapters.torch import steal_from_module
     from .attack import steal, steal_stacked
     from .extraction import Extraction, extract_parameters, steal_black_box, steal_from_api
+    from .identify import Identification, identify
     from .registry import ALGORITHMS, canonical_name
     from .result import Status, StealResult
 
