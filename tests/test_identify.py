@@ -19,7 +19,7 @@ import pytest
 
 import hypersteal
 from hypersteal import learners
-from hypersteal.identify import CLEAR_RATIO, EXIT_CODES, Identification, Verdict, identify
+from hypersteal.identification import CLEAR_RATIO, EXIT_CODES, Identification, Verdict, identify
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +222,7 @@ def test_incompatible_params_are_reported(binary):
 
 
 def test_task_is_read_from_y(regression, binary):
-    from hypersteal.identify import _tasks
+    from hypersteal.identification import _tasks
 
     assert _tasks(regression[1], None) == ["regression"]
     assert _tasks(binary[1], None) == ["classification"]
@@ -241,9 +241,9 @@ def test_json_round_trip(binary):
     assert "identified: svm_squared_hinge" in back.summary()
 
 
-def test_module_and_function_share_the_name(regression):
-    """``hypersteal.identify`` calls the function even after ``import hypersteal.identify``."""
-    import hypersteal.identify as module_or_function  # noqa: F401
+def test_the_function_stays_the_package_attribute(regression):
+    """``hypersteal.identify`` is the function, also after its module is imported."""
+    import hypersteal.identification  # noqa: F401
 
     X, y = regression
     assert hypersteal.identify(X, y, learners.train("ridge", X, y, 1.0)).best == "ridge"

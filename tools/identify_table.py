@@ -28,7 +28,7 @@ import numpy as np
 
 import hypersteal
 from hypersteal import datasets, learners
-from hypersteal.identify import CLEAR_RATIO, identify
+from hypersteal.identification import CLEAR_RATIO, identify
 from hypersteal.registry import LEARNERS
 
 LAMBDAS = (1e-2, 1.0, 1e2)

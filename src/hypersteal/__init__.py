@@ -30,8 +30,8 @@ _EXPORTS = {
     "steal_from_api": ".extraction",
     "steal_black_box": ".extraction",
     "Extraction": ".extraction",
-    "identify": ".identify",
-    "Identification": ".identify",
+    "identify": ".identification",
+    "Identification": ".identification",
 }
 
 __all__ = [
@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the 
     from .adapters.torch import steal_from_module
     from .attack import steal, steal_stacked
     from .extraction import Extraction, extract_parameters, steal_black_box, steal_from_api
-    from .identify import Identification, identify
+    from .identification import Identification, identify
     from .registry import ALGORITHMS, canonical_name
     from .result import Status, StealResult
 

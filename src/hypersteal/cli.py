@@ -382,7 +382,7 @@ def identify(
         if v is not None
     }
     try:
-        from hypersteal.identify import identify as run_identify
+        from hypersteal.identification import identify as run_identify
         from hypersteal.io import load_data, load_params
 
         X, y = load_data(data, target)

@@ -29,7 +29,6 @@ barely, leaves the two tied. See docs/identify.md for the measured confusion mat
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -38,6 +37,7 @@ import numpy as np
 
 from . import _policy
 from ._lazy import is_lazy
+from ._policy import CLEAR_RATIO, REDUCE_RATIO, ROUND_OFF
 from ._validation import InputError, check_options
 from .registry import LEARNERS, Learner, canonical_name
 from .result import Status, StealResult, _from_json_float, _json_float
@@ -45,21 +45,6 @@ from .result import Status, StealResult, _from_json_float, _json_float
 __all__ = ["identify", "Identification", "Candidate", "Verdict", "CLEAR_RATIO", "ROUND_OFF", "REDUCE_RATIO",
            "EXIT_CODES"]
 
-#: A candidate is "clearly not" the learner when its score exceeds the best one's this many times.
-#: Calibrated in docs/identify.md (tools/identify_table.py): on exact fits a wrong learner scores at least
-#: ~1e5× the truth, unless the two are genuinely tied; on default-tolerance scikit-learn fits, near-ties
-#: (LASSO or an elastic net next to ridge at 1e-5…1e-2) come within ~80×, clear cases start at ~250×.
-CLEAR_RATIO = 100.0
-
-#: Scores are compared as (score + ROUND_OFF): below it every residual is round-off (the reference trainers
-#: stop at 1e-16…3e-10), and a ratio of two round-off residuals means nothing.
-ROUND_OFF = 1e-9
-
-#: An elastic net pinned to a sub-learner reduces to it only when that learner's score is within this
-#: factor of the elastic net's (scores compared as score + 1e-13, machine precision): an elastic net with
-#: λ₁ = 1e-9 leaves ridge a residual 1.6e-10, which is within CLEAR_RATIO (so the two are tied), not
-#: within this factor (so the elastic net is not discarded in favour of ridge).
-REDUCE_RATIO = 10.0
 _MACHINE = 1e-13
 
 
@@ -544,13 +529,3 @@ def identify(X, y, params: Mapping, *, task: str | None = None, candidates=None,
     return Identification(verdict=verdict, best=best, tied=tied, candidates=ranked, incompatible=incompatible,
                           family=family, tasks=tasks, options=dict(model_options))
 
-
-class _CallableModule(type(sys.modules[__name__])):
-    """``hypersteal.identify`` names both this module and its function: once ``import hypersteal.identify``
-    has run, the package's attribute is the module, so the module calls the function."""
-
-    def __call__(self, X, y, params, **kwargs) -> Identification:
-        return identify(X, y, params, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
