@@ -81,3 +81,15 @@ def test_sparse_x_with_nan_is_named():
     X[0, 0] = np.nan
     with pytest.raises(InputError, match="NaN"):
         hypersteal.steal("ridge", X.tocsr(), y, {"coef": np.zeros(X.shape[1]), "intercept": 0.0})
+
+
+def test_a_sparse_x_too_large_to_densify_is_attacked_as_it_is():
+    """6·10⁷ cells (over the adapter's densification limit, 5·10⁷): refused before, attacked sparse now."""
+    rng = np.random.default_rng(1)
+    X = sp.random(20_000, 3_000, density=0.001, random_state=1, format="csr")
+    y = X @ rng.normal(size=3_000) + 0.1 * rng.normal(size=20_000)
+    est = Ridge(alpha=3.0, solver="sparse_cg", tol=1e-12, max_iter=10_000).fit(X, y)
+    r = hypersteal.steal_from_estimator(est, X, y)
+    assert not any("densified" in w for w in r.warnings)
+    lo, hi = r.native_intervals["alpha"]
+    assert lo <= 3.0 <= hi and r.native["alpha"] == pytest.approx(3.0, rel=1e-4)
