@@ -130,7 +130,7 @@ def test_mlp_regressor_lbfgs(datasets):
     X, y = datasets["reg-synthetic"]
     est = fit(MLPRegressor(hidden_layer_sizes=(5,), alpha=0.5, solver="lbfgs", tol=1e-14, max_iter=20000,
                            activation="tanh", random_state=0), X, y)
-    r = hypersteal.steal_from_estimator(est, X, y)
+    r = hypersteal.steal_from_estimator(est, X, y, replay=False)  # each training takes seconds
     # scikit-learn's L-BFGS stops early, so the bound comes from the residual it leaves (Theorem 1/2)
     assert r.native["alpha"] == pytest.approx(0.5, rel=max(2e-2, 20 * r.residual))
 
@@ -171,3 +171,22 @@ def test_dead_relu_network_is_named(datasets):
         r = hypersteal.steal_from_estimator(est, X, y)
     assert not r.identifiable and np.isnan(r.native["alpha"])
     assert any("hidden layer 0 is inactive on every training point" in w for w in r.warnings)
+
+
+def test_replay_stops_at_its_time_budget():
+    """A replay whose trainings cost more than its budget stops, says so, and leaves the stationarity verdict
+    (a saga fit of seconds used to be replayed for minutes)."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=400, n_features=8, random_state=0)
+    C = 0.5
+    est = LogisticRegression(C=C, solver="saga", tol=1e-3, max_iter=3000, random_state=0).fit(X, y)  # inexact
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = hypersteal.steal_from_estimator(est, X, y, replay=1e-3)
+    assert any("budget spent" in w for w in r.warnings), r.warnings
+    assert r.interval_source != "replay"
+    lo, hi = r.intervals["lambda"]
+    assert lo <= 1 / (2 * C) <= hi
+    with pytest.raises(hypersteal.InputError, match="number of seconds"):
+        hypersteal.steal_from_estimator(est, X, y, replay=-1)

@@ -10,7 +10,9 @@ import pytest
 from scipy.optimize import lsq_linear
 
 import hypersteal
-from hypersteal.attack import _bvls, _margin_candidates, _sub_system, solve_system
+from hypersteal.attack import solve_system
+from hypersteal.attack.solve import _bvls
+from hypersteal.attack.systems import _margin_candidates, _sub_system
 from hypersteal.learners import train
 from hypersteal.objectives import get_objective
 
@@ -94,7 +96,7 @@ def test_candidate_systems_equal_systems_built_from_scratch(case):
 
 def test_steal_hinge_unchanged_by_warm_starts():
     """The whole attack against one whose every bounded solve is scipy's, from scratch."""
-    import hypersteal.attack as attack
+    import hypersteal.attack.solve as attack
 
     algorithm, X, y, params, _ = _cases()[1]
     fast = hypersteal.steal(algorithm, X, y, params)

@@ -98,6 +98,7 @@ def test_algorithms_listing():
     assert out.returncode == 0 and "svm_hinge" in out.stdout and "SVM-RHL" in out.stdout
 
 
+@pytest.mark.slow
 def test_skops_model_file(files, tmp_path):
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
@@ -110,6 +111,7 @@ def test_skops_model_file(files, tmp_path):
     assert json.loads(out.stdout)["native"]["C"] == pytest.approx(0.8, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_skops_untrusted_types_refused_unless_trusted(files, tmp_path):
     import skops.io as sio
     from sklearn.linear_model import Ridge
@@ -136,6 +138,7 @@ def test_pickle_refused(files, tmp_path):
     assert out.returncode == 2 and "never unpickles" in out.stderr
 
 
+@pytest.mark.slow
 def test_steal_through_a_prediction_api(tmp_path):
     """Black box: the CLI extracts the parameters over HTTP from the platform, then steals λ."""
     from sklearn.datasets import load_diabetes
@@ -238,6 +241,7 @@ def test_algorithms_listing_has_no_rst_markup():
     assert "Σ_i (y_i − x_iᵀw − c)² + λ‖w‖²" in out
 
 
+@pytest.mark.slow
 def test_reproduce_only_accepts_the_library_names(tmp_path):
     out = run("reproduce", "--only", "fig99", "--out", str(tmp_path))
     assert out.returncode == 2 and "Unknown section 'fig99'" in out.stderr and "theorem2" in out.stderr
@@ -251,6 +255,7 @@ def test_reproduce_only_accepts_the_library_names(tmp_path):
     assert bars < wrote < len(lines) - 1 and lines[-1].startswith("Report:")
 
 
+@pytest.mark.slow
 def test_steal_progress_goes_to_stderr(files):
     out = run("steal", "-a", "ridge", "--data", str(files / "train.csv"), "--target", "target",
               "--params", str(files / "ridge.npz"), "--json", "--progress")

@@ -552,7 +552,7 @@ def test_kink_search_options():
 
 
 def test_subset_sum_recovers_active_sides():
-    from hypersteal.extraction import _subset_sum
+    from hypersteal.extraction.relu import _subset_sum
 
     rng = np.random.default_rng(0)
     for k in (0, 1, 7, 20):
@@ -566,12 +566,12 @@ def test_steal_black_box_mlp_splits_merged_units():
     """A regularised tanh network keeps duplicate hidden units; the API shows only their sum, so the
     extraction merges them, and λ is stolen after splitting them back (c = sqrt(λ_w / λ_a))."""
     pytest.importorskip("hypersteal.attack")
-    from hypersteal.extraction import _mlp_forward
     from hypersteal.learners import train
+    from hypersteal.objectives.neural import forward
 
     X, y = make_classification(200, 5, n_informative=4, n_redundant=0, random_state=0)
     params = train("mlp_classification", X, y, 1.0, hidden_layer_sizes=(8,), activation="tanh", random_state=0)
-    api = API(lambda Q: 1 / (1 + np.exp(-_mlp_forward(params, Q, "tanh")[:, 0])))
+    api = API(lambda Q: 1 / (1 + np.exp(-forward(params, Q, "tanh")[:, 0])))
     result = steal_black_box("mlp_classification", api, X, y, hidden_layer_sizes=8, activation="tanh",
                              random_state=0, saturated="drop")
     assert api.rows == result.n_queries == 20 * (6 * 8 + 9)

@@ -372,6 +372,7 @@ def test_svm_hinge_with_more_margin_points_than_unknowns():
     assert hinge_objective(X, y, p["coef"], p["intercept"], lam) <= F_svc + 1e-12 * F_svc
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lam", [1e-3, 1.0, 1e3])
 def test_svm_hinge_on_all_of_bank(lam):
     # 45,211 rows: seconds here, where libsvm's dual solver runs for tens of minutes at small λ; at
@@ -385,9 +386,9 @@ def test_svm_hinge_on_all_of_bank(lam):
 
 def test_svm_hinge_falls_back_to_libsvm(monkeypatch):
     # when the smoothed primal proposes no set that passes the KKT check, libsvm's dual is polished instead
-    from hypersteal import learners
+    from hypersteal.learners import hinge
 
-    monkeypatch.setattr(learners, "_huber_hinge_newton", lambda Z, y, ridge, theta, h, it: (theta, 1.0))
+    monkeypatch.setattr(hinge, "_huber_hinge_newton", lambda Z, y, ridge, theta, h, it: (theta, 1.0))
     X, y = DATA["synthetic"]()
     p = train("svm_hinge", X, y, 1.0)
     assert_no_descent("svm_hinge", X, y, p, 1.0, "coef", np.random.default_rng(5))

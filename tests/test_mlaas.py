@@ -69,6 +69,7 @@ def test_every_v1_call_needs_a_key(platform):
                 assert http.request(method, path, headers={"Authorization": bad}).status_code == 401
 
 
+@pytest.mark.slow
 def test_tenants_cannot_see_each_other(platform, client):
     X, y = _regression()
     ds = client.upload(X, y)
@@ -348,6 +349,7 @@ def test_cli_add_tenant_prints_a_working_key(platform, tmp_path):
         assert c.billing()["tenant"] == "carol"
 
 
+@pytest.mark.slow
 def test_cli_trt_with_an_embedded_platform(capsys):
     from hypersteal.mlaas.cli import trt
 

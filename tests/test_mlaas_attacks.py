@@ -267,6 +267,7 @@ def _slow_classification(n=4000, d=20):
     return X, (X[:, 0] + rng.normal(size=n) > 0).astype(int)
 
 
+@pytest.mark.slow
 @linux_only
 def test_kill_9_of_the_server_stops_its_workers_and_no_job_runs_twice(tmp_path):
     import sqlite3
@@ -317,6 +318,7 @@ def test_kill_9_of_the_server_stops_its_workers_and_no_job_runs_twice(tmp_path):
         again.close()
 
 
+@pytest.mark.slow
 def test_time_limit_bills_the_cpu_used_and_errors_hide_paths(tmp_path):
     from hypersteal.mlaas import Client
     from hypersteal.mlaas.embedded import EmbeddedPlatform

@@ -137,6 +137,7 @@ def test_train_steal_retrain_checks_the_fraction(platform):
         assert c.datasets() == []
 
 
+@pytest.mark.slow
 def test_queued_jobs_quota_and_usage_reads_with_a_million_predictions(tmp_path):
     from hypersteal.mlaas.store import Store
 

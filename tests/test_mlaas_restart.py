@@ -21,6 +21,7 @@ def _data(n=200, d=4, seed=0):
     return X, X @ rng.normal(size=d) + 0.1 * rng.normal(size=n)
 
 
+@pytest.mark.slow
 def test_restart_keeps_datasets_models_jobs_and_bills(tmp_path):
     data_dir = tmp_path / "platform"
     X, y = _data()

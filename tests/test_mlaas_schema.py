@@ -39,6 +39,7 @@ def served(tmp_path_factory):
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection]
 
 
+@pytest.mark.slow
 def test_no_request_makes_the_server_fail(served):
     """Positive and negative examples for every operation (a bounded run: a few examples each)."""
     from hypothesis import given

@@ -87,3 +87,26 @@ def test_torch_verdict_is_the_shared_rule():
 )
 def test_one_verdict_rule(estimate, interval, residual, expected):
     assert judge(estimate, [interval], residual)[0] is expected
+
+
+def test_check_params_changes_neither_the_objective_nor_the_data():
+    """check_params chose the loss by setting ``self.loss`` and widened ``data.Y`` for a two-row softmax: one
+    objective used on a multi-class model then computed a binary model's loss as a softmax."""
+    from hypersteal.objectives import get_objective
+
+    X, y3 = load_iris(return_X_y=True)
+    obj = get_objective("logistic_l2")
+    multi = obj.prepare(X, y3)
+    three = {"coef": np.ones((3, 4)), "intercept": np.zeros(3)}
+    obj.check_params(three, multi)
+    y2 = (y3 > 0).astype(int)
+    binary = obj.prepare(X, y2)
+    before = binary.Y.copy()
+    two_rows = {"coef": np.vstack([-np.ones(4), np.ones(4)]) / 2, "intercept": np.zeros(2)}
+    one_row = {"coef": np.ones((1, 4)), "intercept": np.zeros(1)}
+    for params in (two_rows, one_row):
+        obj.check_params(params, binary)
+        np.testing.assert_array_equal(binary.Y, before)
+    # a two-row softmax with rows −w/2 and w/2 is the sigmoid of w: the same loss, whichever came first
+    p2, p1 = obj.check_params(two_rows, binary), obj.check_params(one_row, binary)
+    assert obj.loss_value(binary, p2) == pytest.approx(obj.loss_value(binary, p1), rel=1e-12)

@@ -30,6 +30,7 @@ def run(tmp_path_factory):
     return out, first, first_seconds
 
 
+@pytest.mark.slow
 def test_results_json_structure(run):
     out, results, _ = run
     on_disk = json.loads((out / "results.json").read_text(encoding="utf-8"))
@@ -51,6 +52,7 @@ def test_results_json_structure(run):
         assert key in cell, key
 
 
+@pytest.mark.slow
 def test_files_written(run):
     out, results, _ = run
     figures = {f for sec in results["sections"].values() for f in sec["figures"]}
@@ -71,6 +73,7 @@ def test_files_written(run):
         assert phrase in report and phrase in page
 
 
+@pytest.mark.slow
 def test_exact_learners_at_machine_precision(run):
     _, results, _ = run
     cells = results["sections"]["accuracy"]["cells"]
@@ -83,6 +86,7 @@ def test_exact_learners_at_machine_precision(run):
         assert rr and all(c["rel_error"] <= 1e-9 for c in rr)
 
 
+@pytest.mark.slow
 def test_not_identifiable_reported_with_interval(run):
     _, results, _ = run
     for c in results["sections"]["accuracy"]["cells"]:
@@ -92,6 +96,7 @@ def test_not_identifiable_reported_with_interval(run):
             assert lo is not None and hi is not None
 
 
+@pytest.mark.slow
 def test_theorem2_linear_then_quadratic(run):
     _, results, _ = run
     s = results["sections"]["theorem2"]["summary"]
@@ -99,6 +104,7 @@ def test_theorem2_linear_then_quadratic(run):
     assert s["loglog_slope_second_order"] == pytest.approx(2.0, abs=0.2)
 
 
+@pytest.mark.slow
 def test_rerun_uses_cache(run):
     out, first, first_seconds = run
     t0 = time.perf_counter()
@@ -161,6 +167,7 @@ def test_cell_time_limit(tmp_path):
     assert Cache(tmp_path).get("_testing", slow) is None  # not cached: retried next time
 
 
+@pytest.mark.slow
 def test_only_keeps_cached_sections_in_the_report(run):
     out, first, _ = run
     again = reproduce(out, mode="tiny", only=["theorem2"], progress=False)
@@ -173,6 +180,7 @@ def test_only_keeps_cached_sections_in_the_report(run):
     assert (out / "fig3_accuracy_regression.png").is_file()
 
 
+@pytest.mark.slow
 def test_mlaas_section_steals_the_platform_lambda(run):
     """Figs. 8-10 on the embedded platform: M3's λ is the one the platform tuned on the sample."""
     _, results, _ = run

@@ -27,14 +27,18 @@ _EXPORTS = {
     "ALGORITHMS": ".registry",
     "canonical_name": ".registry",
     "extract_parameters": ".extraction",
+    "steal_from_api": ".extraction",
     "steal_black_box": ".extraction",
     "Extraction": ".extraction",
+    "identify": ".identification",
+    "Identification": ".identification",
 }
 
 __all__ = [
     "steal", "steal_stacked", "steal_from_estimator", "steal_from_module", "StealResult", "Status", "InputError",
     "ALGORITHMS",
-    "canonical_name", "extract_parameters", "steal_black_box", "Extraction", "__version__",
+    "canonical_name", "extract_parameters", "steal_from_api", "steal_black_box", "Extraction",
+    "identify", "Identification", "__version__",
 ]
 
 if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the names load lazily
@@ -42,7 +46,8 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the 
     from .adapters import steal_from_estimator
     from .adapters.torch import steal_from_module
     from .attack import steal, steal_stacked
-    from .extraction import Extraction, extract_parameters, steal_black_box
+    from .extraction import Extraction, extract_parameters, steal_black_box, steal_from_api
+    from .identification import Identification, identify
     from .registry import ALGORITHMS, canonical_name
     from .result import Status, StealResult
 

@@ -35,3 +35,21 @@ RESIDUAL_INTERVAL_FACTOR = 2.0
 #: ``--no-replay``: |λ̂/λ − 1| / residual has median 0.28, 90th percentile 1.8, 95th 4.0 over the 143
 #: inexact fits whose interval came from the residual (docs/realistic.md).
 RESIDUAL_RELATIVE_FACTOR = 4.0
+
+# ---------------------------------------------------------------- which learner (hypersteal.identify)
+
+#: A candidate is "clearly not" the learner when its score exceeds the best one's this many times.
+#: Calibrated in docs/identify.md (tools/identify_table.py): on exact fits a wrong learner scores at least
+#: ~1e5× the truth, unless the two are genuinely tied; on default-tolerance scikit-learn fits, near-ties
+#: (LASSO or an elastic net next to ridge at 1e-5…1e-2) come within ~80×, clear cases start at ~250×.
+CLEAR_RATIO = 100.0
+
+#: Scores are compared as (score + ROUND_OFF): below it every residual is round-off (the reference trainers
+#: stop at 1e-16…3e-10), and a ratio of two round-off residuals means nothing.
+ROUND_OFF = 1e-9
+
+#: An elastic net pinned to a sub-learner reduces to it only when that learner's score is within this
+#: factor of the elastic net's (scores compared as score + 1e-13, machine precision): an elastic net with
+#: λ₁ = 1e-9 leaves ridge a residual 1.6e-10, which is within CLEAR_RATIO (so the two are tied), not
+#: within this factor (so the elastic net is not discarded in favour of ridge).
+REDUCE_RATIO = 10.0

@@ -62,6 +62,11 @@ def check_array(
     """
     if a is None:
         raise TypeError(f"{name} is required but got None; pass a numeric array.")
+    if _is_sparse(a):
+        raise InputError(
+            f"{name} is a scipy.sparse matrix, which this learner does not take (the linear learners do); pass "
+            f"{name}.toarray() if it fits in memory ({a.shape[0]} × {a.shape[1]} floats)."
+        )
     if isinstance(a, (str, bytes, Mapping)):
         raise TypeError(f"{name} must be a numeric array, got {type(a).__name__}.")
     if hasattr(a, "to_numpy") and not _is_lazy(a):
@@ -95,8 +100,29 @@ def check_array(
     return arr
 
 
+def _is_sparse(a) -> bool:
+    return type(a).__module__.startswith("scipy.sparse")
+
+
+def check_sparse(a, name: str, *, finite: bool = True):
+    """A scipy.sparse matrix as CSR float64, 2-D and non-empty (its stored values finite)."""
+    import scipy.sparse as sp
+
+    a = sp.csr_matrix(a)
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, got a sparse matrix of dtype {a.dtype}.")
+    a = a.astype(np.float64)
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise InputError(f"{name} is empty (shape {a.shape}); pass at least one value.")
+    if finite:
+        check_finite(a.data, name)
+    return a
+
+
 def check_finite(arr: np.ndarray, name: str) -> None:
-    """Refuse NaN and infinite values, counting them in the message."""
+    """Refuse NaN and infinite values, counting them in the message (a sparse matrix: its stored values)."""
+    if _is_sparse(arr):
+        arr = arr.data
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise InputError(
@@ -104,9 +130,12 @@ def check_finite(arr: np.ndarray, name: str) -> None:
         )
 
 
-def check_X_y(X, y, *, y_ndim: tuple[int, ...] = (1,), finite_X: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Check the training data: X is (n, d), y has n rows, both finite (X's check may be deferred)."""
-    X = check_array(X, "X", ndim=2, finite=finite_X)
+def check_X_y(X, y, *, y_ndim: tuple[int, ...] = (1,), finite_X: bool = True,
+              accept_sparse: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Check the training data: X is (n, d), y has n rows, both finite (X's check may be deferred). With
+    ``accept_sparse``, a scipy.sparse X stays sparse (CSR)."""
+    X = check_sparse(X, "X", finite=finite_X) if accept_sparse and _is_sparse(X) else \
+        check_array(X, "X", ndim=2, finite=finite_X)
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1 and 2 not in y_ndim:
         y_arr = y_arr.ravel()

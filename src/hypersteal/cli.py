@@ -20,6 +20,7 @@ _HELP = """Steal the regularisation hyperparameters of trained machine-learning 
 \b
   hypersteal steal -a ridge --data train.csv --target price --params model.npz
   hypersteal steal --model model.skops --data train.npz
+  hypersteal identify --data train.csv --target price --params model.npz
   hypersteal algorithms
   hypersteal reproduce --quick
 
@@ -284,13 +285,16 @@ def _plain(doc: str) -> str:
 
 @app.command()
 def algorithms():
-    """List the learners hypersteal can attack: name, the paper's name, objective."""
+    """List the learners hypersteal can attack: name, the paper's name, task, what a prediction API returns,
+    whether `hypersteal.learners.train` fits it, and the objective."""
     from hypersteal.objectives import OBJECTIVES
-    from hypersteal.registry import ALGORITHMS
+    from hypersteal.registry import LEARNERS
 
-    for name, paper in ALGORITHMS.items():
+    typer.echo(f"{'name':<26} {'paper':<9} {'task':<15} {'API output':<12} {'trainer':<8} objective")
+    for name, rec in LEARNERS.items():
         doc = (OBJECTIVES[name].__doc__ or "").strip().splitlines()[0]
-        typer.echo(f"{name:<26} {paper:<9} {_plain(doc)}")
+        trainer = "yes" if rec.trainer else "no"
+        typer.echo(f"{name:<26} {rec.paper:<9} {rec.task:<15} {rec.output:<12} {trainer:<8} {_plain(doc)}")
 
 
 def _reproduce_help() -> str:
@@ -339,6 +343,57 @@ def reproduce(
     except OSError as exc:
         _fail(f"could not write to {_short(out)} ({exc.strerror or exc}); pass a writable folder with --out.")
     typer.echo(f"Report: {out / 'index.html'}  ({out / 'report.md'}, {out / 'results.json'})")
+
+
+_IDENTIFY_HELP = """Which learner trained these parameters: every compatible registered learner,
+ranked by how well its stationarity conditions hold, and its λ.
+
+\b
+--data and --params as for `hypersteal steal` (no --algorithm: that is the
+question). The layout of the parameters picks the family (coef: linear,
+dual_coef: kernel, pass --kernel/--gamma; coefs: networks), y the task.
+Exit status: 0 identified, 3 cannot tell (several learners equally
+consistent), 4 no match (no learner is stationary), 2 bad input.
+"""
+
+
+@app.command(help=_IDENTIFY_HELP)
+def identify(
+    data: str = typer.Option(..., "--data", metavar="FILE", help="Training data: .csv, .parquet or .npz (X, y)."),
+    params: str = typer.Option(..., "--params", metavar="FILE", help="Learned parameters: .npz or .json."),
+    target: str | None = typer.Option(None, "--target", metavar="COLUMN", help="Target column of a CSV/Parquet file."),
+    task: str | None = typer.Option(None, metavar="TASK",
+                                    help="regression or classification [default: read from y]."),
+    kernel: str | None = typer.Option(None, metavar="NAME",
+                                      help="Kernel of a kernel model: linear, rbf, poly, sigmoid, laplacian."),
+    gamma: float | None = typer.Option(None, metavar="FLOAT", help="Kernel gamma (scikit-learn's)."),
+    degree: int | None = typer.Option(None, metavar="INT", help="Polynomial kernel degree."),
+    coef0: float | None = typer.Option(None, metavar="FLOAT", help="Kernel coef0."),
+    activation: str | None = typer.Option(None, metavar="NAME", help="MLP hidden activation (relu, tanh, ...)."),
+    intercept_scaling: float | None = typer.Option(
+        None, metavar="FLOAT", help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
+):
+    options = {
+        k: v
+        for k, v in dict(kernel=kernel, gamma=gamma, degree=degree, coef0=coef0, activation=activation,
+                         intercept_scaling=intercept_scaling).items()
+        if v is not None
+    }
+    try:
+        from hypersteal.identification import identify as run_identify
+        from hypersteal.io import load_data, load_params
+
+        X, y = load_data(data, target)
+        found = run_identify(X, y, load_params(params), task=task, **options)
+    except (ValueError, TypeError) as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {_short(getattr(exc, 'filename', '') or '')}; check the path and its "
+              "permissions.")
+    typer.echo(json.dumps(found.to_dict(), indent=2) if as_json else found.summary())
+    raise typer.Exit(found.exit_code)
 
 
 def _register_platform():

@@ -302,8 +302,13 @@ def _calibrated(est, X, y, w, path, label):
 # ------------------------------------------------------------------------------------------------ stealing
 
 
-def _dense_X(X, notes):
+def _dense_X(X, notes, est=None):
+    """X as the attack takes it: dense, except sparse X for a linear model (``coef_``, no ``dual_coef_``), whose
+    attack takes scipy.sparse as it is."""
     if is_lazy(X):
+        return X
+    linear = est is not None and hasattr(est, "coef_") and not hasattr(est, "dual_coef_")
+    if hasattr(X, "toarray") and hasattr(X, "nnz") and linear:
         return X
     if hasattr(X, "toarray") and hasattr(X, "nnz"):  # scipy.sparse
         cells = X.shape[0] * X.shape[1]
@@ -351,7 +356,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
     notes = []
     problems = []
     for part in parts:
-        X = _dense_X(part.X, notes)
+        X = _dense_X(part.X, notes, part.est)
         expected = getattr(part.est, "n_features_in_", None)
         if expected is not None and X.shape[1] != expected:
             raise InputError(

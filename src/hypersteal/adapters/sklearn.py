@@ -530,10 +530,11 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
     X, y : array-like
         The training data the estimator was fitted on (X as the estimator received it, a DataFrame for a
         ``ColumnTransformer``).
-    replay : "auto" or False
+    replay : "auto", False, or seconds
         Where the stationarity conditions give no exact answer (default tolerances, SGD, Adam, a solver
         stopped at ``max_iter``), train the estimator again at candidate values and keep the one that
-        reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings. False: never.
+        reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings, for at most
+        ``REPLAY_BUDGET`` (20) seconds with "auto", or the seconds given. False: never.
     sample_weight : array-like of shape (n,), optional
         The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
         recovered exactly only with them (squared losses: ``Ridge``, ``RidgeClassifier``, ``Lasso``,
@@ -552,8 +553,9 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
     """
     from ._sklearn_meta import resolve, steal_groups
 
-    if replay not in ("auto", True, False):
-        raise InputError(f"replay must be 'auto' or False, got {replay!r}.")
+    if replay not in ("auto", True, False) and not (
+            isinstance(replay, (int, float)) and not isinstance(replay, bool) and replay > 0):
+        raise InputError(f"replay must be 'auto', False or a number of seconds > 0, got {replay!r}.")
     groups = resolve(estimator, X, y, sample_weight)
     result, loud = steal_groups(groups, options, replay=replay)
     for msg in loud:

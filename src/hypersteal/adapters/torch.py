@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import _policy
 from .._validation import InputError
-from ..attack import _widen, judge, solve_system
+from ..attack import judge, solve_system
+from ..attack.verdict import _widen
 from ..objectives import System
 from ..result import StealResult
 
@@ -133,6 +134,13 @@ def steal_from_module(module, loss_fn, data, *, decayed=None, reduction=None, id
     identifiable = status.has_value
     to_paper = (n_rows / 2.0) if reduction == "mean" else 0.5
     notes = []
+    decoupled = isinstance(decayed, torch.optim.AdamW)
+    if decoupled:
+        msg = ("AdamW decouples its weight decay from the gradient (θ ← θ − lr·(Adam step) − lr·wd·θ): where it stops "
+               "is not a minimum of loss + (wd/2)‖θ‖², so λ here (the L2 weight the parameters are stationary for, "
+               "if any) is not its weight_decay, which is left undetermined; with Adam (coupled decay) or SGD it is.")
+        notes.append(msg)
+        warnings.warn(msg, stacklevel=2)
     if sol.residual > _policy.NOT_STATIONARY_RESIDUAL:
         msg = (
             f"the module is {sol.residual:.2g} (relative residual) away from a stationary point (early stopping, "
@@ -148,8 +156,8 @@ def steal_from_module(module, loss_fn, data, *, decayed=None, reduction=None, id
         identifiable=identifiable,
         residual=sol.residual,
         n_equations=b.size,
-        native={"weight_decay": wd if identifiable else float("nan")},
-        native_intervals={"weight_decay": (lo, hi)} if lo <= hi else {},
+        native={"weight_decay": wd if identifiable and not decoupled else float("nan")},
+        native_intervals={"weight_decay": (lo, hi)} if lo <= hi and not decoupled else {},
         warnings=notes,
         status=status,
         interval_source="round-off" if sol.residual <= 1e-9 else "residual",

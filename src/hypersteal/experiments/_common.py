@@ -34,7 +34,9 @@ def paper_name(algorithm: str) -> str:
 
 def task_of(algorithm: str) -> str:
     """``"regression"`` or ``"classification"``."""
-    return "regression" if algorithm in REGRESSION or algorithm == "mlp_regression" else "classification"
+    from hypersteal.registry import LEARNERS
+
+    return LEARNERS[algorithm].task
 
 
 def load_data(name: str, rows: int | None, random_state: int = 0):
@@ -103,15 +105,9 @@ def decision_function(algorithm: str, params: dict, X_train: np.ndarray, Q: np.n
         k = Kernel(options.get("kernel", "rbf"), gamma=options.get("gamma"))
         return k(Q, X_train) @ np.asarray(params["dual_coef"], dtype=float) + float(params.get("intercept", 0.0))
     if algorithm in NEURAL:
-        from hypersteal.learners import ACTIVATIONS
+        from hypersteal.objectives.neural import forward
 
-        act = ACTIVATIONS[options.get("activation", "tanh")][0]
-        a = Q
-        coefs, inter = params["coefs"], params["intercepts"]
-        for i, (W, b) in enumerate(zip(coefs, inter)):
-            a = a @ np.asarray(W) + np.asarray(b)
-            if i < len(coefs) - 1:
-                a = act(a)
+        a = forward(params, Q, options.get("activation", "tanh"))
         return a[:, 0] if a.shape[1] == 1 else a
     coef = np.asarray(params["coef"], dtype=float)
     return Q @ coef.T + float(np.asarray(params.get("intercept", 0.0)))

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import copy
 
+from ..registry import LEARNERS, learners
+
 __all__ = ["MODES", "REGRESSION", "CLASSIFICATION", "KERNEL", "NEURAL", "get_settings"]
 
-#: The learners of each task, in the paper's order.
-REGRESSION = ["ridge", "lasso", "elastic_net", "kernel_ridge"]
-CLASSIFICATION = [
-    "logistic_l2",
-    "logistic_l1",
-    "kernel_logistic_l2",
-    "kernel_logistic_l1",
-    "svm_squared_hinge",
-    "svm_hinge",
-    "kernel_svm_squared_hinge",
-    "kernel_svm_hinge",
-]
-KERNEL = [a for a in REGRESSION + CLASSIFICATION if a.startswith("kernel_")]
-NEURAL = ["mlp_regression", "mlp_classification"]
+#: The paper's learners of each task, in its order (from the registry).
+REGRESSION = [*learners(task="regression", family="linear", in_paper=True),
+              *learners(task="regression", family="kernel", in_paper=True)]
+CLASSIFICATION = [n for n in learners(task="classification", in_paper=True) if LEARNERS[n].family != "mlp"]
+KERNEL = learners(family="kernel", in_paper=True)
+NEURAL = learners(family="mlp", in_paper=True)
 
 DECADES = [1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3]
 

@@ -22,7 +22,7 @@ from ._common import (
     train_options,
     true_lambdas,
 )
-from ._settings import CLASSIFICATION, NEURAL, REGRESSION
+from ._settings import CLASSIFICATION, KERNEL, NEURAL, REGRESSION
 
 NAME = "accuracy"
 DESCRIPTION = "Figs. 3–5: relative error of λ̂ vs true λ, every learner × dataset, parameters known."
@@ -135,8 +135,8 @@ def _shape(rows) -> str:
     """'(n×d of n_full rows; kernel learners: m)' for a panel title."""
     if not rows:
         return ""
-    lin = [r for r in rows if not r["algorithm"].startswith("kernel_")]
-    ker = [r for r in rows if r["algorithm"].startswith("kernel_")]
+    lin = [r for r in rows if r["algorithm"] not in KERNEL]
+    ker = [r for r in rows if r["algorithm"] in KERNEL]
     first = (lin or ker)[0]
     txt = f"({first['n']}×{first['d']}"
     if first["subsampled"]:

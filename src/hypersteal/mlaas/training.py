@@ -16,6 +16,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._validation import InputError
+from ..registry import LEARNERS as REGISTRY
+from ..registry import canonical_name
+
 __all__ = ["Learner", "LEARNERS", "canonical", "make_estimator", "fit", "tune", "model_params", "score", "learner"]
 
 
@@ -46,42 +50,50 @@ _EXACT = "rows × features² + features³ per fit (Cholesky); Protocol I fits fo
 _ITER = "rows × features × solver iterations per fit; Protocol I fits folds × grid + 1 times"
 _SGD = "rows × passes × features per fit, whatever λ (Amazon ML style); Protocol I fits folds × grid + 1 times"
 
-LEARNERS: dict[str, Learner] = {
-    "ridge": Learner("ridge", "ridge", "regression", "sklearn Ridge (Cholesky)", "alpha = λ", False, None,
-                     "value", _EXACT),
-    "lasso": Learner("lasso", "lasso", "regression", "sklearn Lasso (coordinate descent, tol 1e-6)",
-                     "alpha = λ / (2n)", False, None, "value", _ITER),
-    "logistic_l2": Learner("logistic_l2", "logistic_l2", "classification",
-                           "sklearn LogisticRegression (lbfgs, tol 1e-6)", "C = 1 / (2λ)", False, None,
-                           "probability", _ITER),
-    "logistic_l1": Learner("logistic_l1", "logistic_l1", "classification",
-                           "sklearn LogisticRegression (liblinear, l1_ratio = 1, intercept_scaling = 1)",
-                           "C = 1 / λ", True, 1.0, "probability", _ITER),
-    "svm_squared_hinge": Learner("svm_squared_hinge", "svm_squared_hinge", "classification",
-                                 "sklearn LinearSVC (liblinear, squared hinge, intercept_scaling = 1)",
-                                 "C = 1 / (2λ)", True, 1.0, "score", _ITER),
-    "svm_hinge": Learner("svm_hinge", "svm_hinge", "classification",
-                         "sklearn LinearSVC (liblinear dual, hinge, intercept_scaling = 1)", "C = 1 / (2λ)",
-                         True, 1.0, "score", _ITER),
-    "sgd_ridge": Learner("sgd_ridge", "ridge", "regression",
-                         "sklearn SGDRegressor (squared loss, L2, `passes` epochs, no early stop)",
-                         "alpha = λ / n", False, None, "value", _SGD, True),
-    "sgd_logistic_l2": Learner("sgd_logistic_l2", "logistic_l2", "classification",
-                               "sklearn SGDClassifier (log loss, L2, `passes` epochs, no early stop)",
-                               "alpha = 2λ / n", False, None, "probability", _SGD, True),
-    "sgd_logistic_l1": Learner("sgd_logistic_l1", "logistic_l1", "classification",
-                               "sklearn SGDClassifier (log loss, L1, `passes` epochs, no early stop)",
-                               "alpha = λ / n", False, None, "probability", _SGD, True),
-}
+def _learner(name: str, objective: str, estimator: str, native: str, scaling: float | None, cost: str,
+             sgd: bool = False) -> Learner:
+    """A catalogue entry; its task and prediction output are the registry's for ``objective``."""
+    rec = REGISTRY[objective]
+    return Learner(name, objective, rec.task, estimator, native, scaling is not None, scaling, rec.output, cost,
+                   sgd)
 
-_ALIASES = {"rr": "ridge", "l2-lr": "logistic_l2", "l1-lr": "logistic_l1", "svm-shl": "svm_squared_hinge",
-            "svm-rhl": "svm_hinge", "linear_svm": "svm_squared_hinge"}
+
+LEARNERS: dict[str, Learner] = {x.name: x for x in (
+    _learner("ridge", "ridge", "sklearn Ridge (Cholesky)", "alpha = λ", None, _EXACT),
+    _learner("lasso", "lasso", "sklearn Lasso (coordinate descent, tol 1e-6)", "alpha = λ / (2n)", None, _ITER),
+    _learner("logistic_l2", "logistic_l2", "sklearn LogisticRegression (lbfgs, tol 1e-6)", "C = 1 / (2λ)", None,
+             _ITER),
+    _learner("logistic_l1", "logistic_l1",
+             "sklearn LogisticRegression (liblinear, l1_ratio = 1, intercept_scaling = 1)", "C = 1 / λ", 1.0,
+             _ITER),
+    _learner("svm_squared_hinge", "svm_squared_hinge",
+             "sklearn LinearSVC (liblinear, squared hinge, intercept_scaling = 1)", "C = 1 / (2λ)", 1.0, _ITER),
+    _learner("svm_hinge", "svm_hinge", "sklearn LinearSVC (liblinear dual, hinge, intercept_scaling = 1)",
+             "C = 1 / (2λ)", 1.0, _ITER),
+    _learner("sgd_ridge", "ridge", "sklearn SGDRegressor (squared loss, L2, `passes` epochs, no early stop)",
+             "alpha = λ / n", None, _SGD, True),
+    _learner("sgd_logistic_l2", "logistic_l2",
+             "sklearn SGDClassifier (log loss, L2, `passes` epochs, no early stop)", "alpha = 2λ / n", None, _SGD,
+             True),
+    _learner("sgd_logistic_l1", "logistic_l1",
+             "sklearn SGDClassifier (log loss, L1, `passes` epochs, no early stop)", "alpha = λ / n", None, _SGD,
+             True),
+)}
+
+#: spellings of the platform's own (``linear_svm``); the paper's and hypersteal's names resolve by the registry
+_ALIASES = {"linear_svm": "svm_squared_hinge"}
 
 
 def canonical(name: str) -> str:
     """A learner's name from any accepted spelling (case-insensitive; the paper's short names)."""
     key = str(name).strip().lower()
-    return _ALIASES.get(key, key).replace("-", "_")
+    key = _ALIASES.get(key, key).replace("-", "_")
+    if key in LEARNERS:
+        return key
+    try:
+        return canonical_name(key)
+    except InputError:
+        return key
 
 
 def learner(name: str) -> Learner:

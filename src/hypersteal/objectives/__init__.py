@@ -6,7 +6,7 @@ learner's name (ours or the paper's, case-insensitive).
 
 from __future__ import annotations
 
-from ..registry import canonical_name
+from ..registry import LEARNERS, canonical_name
 from .base import System
 from .kernel import (
     KernelLogisticL1,
@@ -30,14 +30,21 @@ from .linear import (
 from .neural import MLPClassification, MLPRegression
 from .objective import Data, Objective
 
-OBJECTIVES: dict[str, type[Objective]] = {
-    cls.name: cls
-    for cls in (
-        Ridge, Lasso, ElasticNet, KernelRidge, LogisticL2, LogisticL1, KernelLogisticL2,
-        KernelLogisticL1, SVMSquaredHinge, SVMHinge, KernelSVMSquaredHinge, KernelSVMHinge,
-        MLPRegression, MLPClassification, LogisticElasticNet,
-    )
-}
+
+def _objectives() -> dict[str, type[Objective]]:
+    """Each registered learner's objective class, looked up by the name its record gives."""
+    classes = {name: cls for name, cls in globals().items() if isinstance(cls, type) and issubclass(cls, Objective)}
+    table = {}
+    for rec in LEARNERS.values():
+        cls = classes[rec.objective]
+        if cls.name != rec.name:
+            raise RuntimeError(f"objective {rec.objective} is named {cls.name!r}, its record {rec.name!r}")
+        table[rec.name] = cls
+    return table
+
+
+#: canonical name → objective class (from :data:`hypersteal.registry.LEARNERS`)
+OBJECTIVES: dict[str, type[Objective]] = _objectives()
 
 
 def get_objective(algorithm: str, **options) -> Objective:
@@ -47,5 +54,7 @@ def get_objective(algorithm: str, **options) -> Objective:
 
 __all__ = [
     "OBJECTIVES", "get_objective", "Data", "Objective", "System", "LinearObjective", "KernelObjective",
-    *[cls.__name__ for cls in OBJECTIVES.values()],
+    "Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticL2", "LogisticL1", "KernelLogisticL2",
+    "KernelLogisticL1", "SVMSquaredHinge", "SVMHinge", "KernelSVMSquaredHinge", "KernelSVMHinge",
+    "MLPRegression", "MLPClassification", "LogisticElasticNet",
 ]

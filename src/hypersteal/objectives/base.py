@@ -108,15 +108,31 @@ class LogisticLoss(Loss):
 
 
 class MultinomialLoss(Loss):
-    """Σ CE(y, softmax(f)) = Σ_i −log softmax(f_i)_{y_i}, Y one-hot; gradient softmax(F) − Y."""
+    """Σ CE(y, softmax(f)) = Σ_i −log softmax(f_i)_{y_i}, Y one-hot; gradient softmax(F) − Y.
+
+    Two classes scored by two outputs (a two-row softmax) take Y as one {0, 1} column, read as [1 − y, y]."""
 
     name = "multinomial"
 
+    @staticmethod
+    def _onehot(F, Y):
+        return np.column_stack([1.0 - Y[:, 0], Y[:, 0]]) if Y.shape[1] == 1 and F.shape[1] == 2 else Y
+
     def value(self, F, Y):
+        Y = self._onehot(F, Y)
         return float(np.sum(logsumexp(F, axis=1) - np.sum(Y * F, axis=1)))
 
     def grad(self, F, Y):
-        return softmax(F, axis=1) - Y
+        return softmax(F, axis=1) - self._onehot(F, Y)
+
+
+#: cross-entropy on one score (sigmoid) or on several (softmax)
+LOGISTIC, MULTINOMIAL = LogisticLoss(), MultinomialLoss()
+
+
+def cross_entropy(F: np.ndarray) -> Loss:
+    """The cross-entropy that scores of this shape call for: sigmoid on one column, softmax on several."""
+    return LOGISTIC if F.shape[1] == 1 else MULTINOMIAL
 
 
 class SquaredHingeLoss(Loss):

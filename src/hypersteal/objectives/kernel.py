@@ -39,7 +39,6 @@ class KernelObjective(Objective):
         "form": "auto",
         "fit_intercept": None,
     }
-    regression = False
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -171,7 +170,7 @@ class KernelRidge(KernelObjective):
     b = 2K(Kα − y), a = 2Kα; reduced form y − Kα = λα (exact for scikit-learn's KernelRidge).
     """
 
-    name, paper, regression = "kernel_ridge", "KRR", True
+    name = "kernel_ridge"
     loss, penalties = SquaredLoss(), (KernelL2(),)
 
 
@@ -181,7 +180,7 @@ class KernelLogisticL2(KernelObjective):
     b = K(σ(Kα + c) − y), a = 2Kα; reduced form σ(Kα + c) − y + 2λα = 0.
     """
 
-    name, paper = "kernel_logistic_l2", "L2-KLR"
+    name = "kernel_logistic_l2"
     loss, penalties = LogisticLoss(), (KernelL2(),)
 
 
@@ -191,7 +190,7 @@ class KernelLogisticL1(KernelObjective):
     b = K(σ(Kα + c) − y), a = sign(α); zero α_j give |b_j| ≤ λ.
     """
 
-    name, paper = "kernel_logistic_l1", "L1-KLR"
+    name = "kernel_logistic_l1"
     loss, penalties = LogisticLoss(), (L1(),)
 
 
@@ -201,7 +200,7 @@ class KernelSVMSquaredHinge(KernelObjective):
     b = −2 Σ_{i∈S} y_i m_i k_i with m_i = 1 − y_i f_i; a = 2Kα; reduced form −2 y m + 2λα = 0.
     """
 
-    name, paper = "kernel_svm_squared_hinge", "KSVM-SHL"
+    name = "kernel_svm_squared_hinge"
     loss, penalties = SquaredHingeLoss(), (KernelL2(),)
 
 
@@ -212,5 +211,5 @@ class KernelSVMHinge(KernelObjective):
     2λα_i = y_i γ_i with γ_i = 1 inside the margin, β_i on it and 0 outside (libsvm's dual).
     """
 
-    name, paper = "kernel_svm_hinge", "KSVM-RHL"
+    name = "kernel_svm_hinge"
     loss, penalties = HingeLoss(), (KernelL2(),)

@@ -8,18 +8,20 @@ intercept (``intercept_scaling=s``) is an ordinary coordinate of w on a constant
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import issparse
 
 from .._lazy import chunk_sum, is_lazy
 from .._validation import InputError, check_array, check_positive, check_X_y
 from .base import (
     L1,
     L2,
+    LOGISTIC,
     HingeLoss,
-    LogisticLoss,
-    MultinomialLoss,
     SquaredHingeLoss,
     SquaredLoss,
     System,
+    cross_entropy,
 )
 from .objective import Data, Objective
 
@@ -40,7 +42,6 @@ class LinearObjective(Objective):
     """Shared code of the linear learners. ``params``: ``coef`` (d,) or (outputs, d), ``intercept``."""
 
     option_defaults = {"intercept_scaling": None, "fit_intercept": None}
-    regression = False
 
     def prepare(self, X, y) -> Data:
         s = self.options["intercept_scaling"]
@@ -60,9 +61,12 @@ class LinearObjective(Objective):
                 data.X = da.hstack([data.X, ones]).rechunk({1: -1})
             return data
         # X's NaN/inf check is deferred: every gradient pass reveals them (see attack._attack)
-        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False)
+        X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False, accept_sparse=True)
         if s is not None:
-            X = np.hstack([X, np.full((X.shape[0], 1), s)])
+            if issparse(X):
+                X = sp.hstack([X, np.full((X.shape[0], 1), s)], format="csr")
+            else:
+                X = np.hstack([X, np.full((X.shape[0], 1), s)])
         if self.regression:
             Y = check_array(y, "y", ndim=(1, 2))
             Y = Y[:, None] if Y.ndim == 1 else Y
@@ -132,7 +136,8 @@ class LinearObjective(Objective):
             g = chunk_sum(both, data.X, data.y_raw)
             n_c = params["coef"].shape[0]
             return g[:-n_c], g[-n_c:]
-        G = self.loss.grad(self.scores(data, params), data.Y)
+        F = self.scores(data, params)
+        G = self.loss_for(F).grad(F, data.Y)
         return (G.T @ data.X).ravel(), G.sum(axis=0)
 
     # ---------------------------------------------------------------- hinge: margin points
@@ -162,8 +167,10 @@ class LinearObjective(Objective):
         d = data.X.shape[1]
         idx = np.argwhere(margin)  # (i, k) pairs
         B = np.zeros((b.size, len(idx)))
+        rows = data.X[idx[:, 0]] if len(idx) else np.zeros((0, d))
+        rows = rows.toarray() if issparse(rows) else rows
         for m, (i, k) in enumerate(idx):
-            B[k * d:(k + 1) * d, m] = -Y[i, k] * data.X[i]
+            B[k * d:(k + 1) * d, m] = -Y[i, k] * rows[m]
         extra = None
         if self._fits_intercept(params):
             b0 = G.sum(axis=0)
@@ -179,7 +186,7 @@ class Ridge(LinearObjective):
     b = 2Xᵀ(Xw + c − y), a = 2w. Multi-output W (t, d) is flattened.
     """
 
-    name, paper, regression = "ridge", "RR", True
+    name = "ridge"
     loss, penalties = SquaredLoss(), (L2(),)
 
 
@@ -190,7 +197,7 @@ class Lasso(LinearObjective):
     λ_max = 2‖Xᵀ(y − ȳ)‖_∞ every weight is zero and only λ ≥ λ_max is known.
     """
 
-    name, paper, regression = "lasso", "LASSO", True
+    name = "lasso"
     loss, penalties = SquaredLoss(), (L1(),)
 
 
@@ -200,24 +207,20 @@ class ElasticNet(LinearObjective):
     b = 2Xᵀ(Xw + c − y), A = [sign(w), 2w]: two hyperparameters, ``lambda_l1`` and ``lambda_l2``.
     """
 
-    name, paper, regression = "elastic_net", "ENet", True
+    name = "elastic_net"
     loss, penalties = SquaredLoss(), (L1(), L2())
 
 
 class _LogisticBase(LinearObjective):
-    loss = LogisticLoss()
+    loss = LOGISTIC
 
-    def check_params(self, params, data):
-        out = super().check_params(params, data)
-        # the loss follows the shape of coef: one row = binary sigmoid, one row per class = softmax
-        self.loss = LogisticLoss() if out["coef"].shape[0] == 1 else MultinomialLoss()
-        return out
+    def loss_for(self, F):
+        # the loss follows the shape of coef: one row = binary sigmoid, one row per class (or two) = softmax
+        return cross_entropy(F)
 
     def _check_outputs(self, W, data):
         n_classes = len(data.classes)
-        if n_classes == 2 and W.shape[0] in (1, 2):
-            if W.shape[0] == 2:  # two-class softmax
-                data.Y = np.column_stack([1.0 - data.Y[:, 0], data.Y[:, 0]])
+        if n_classes == 2 and W.shape[0] in (1, 2):  # sigmoid, or a two-class softmax
             return
         if W.shape[0] != n_classes or n_classes == 2:
             super()._check_outputs(W, data)
@@ -230,7 +233,7 @@ class LogisticL2(_LogisticBase):
     multinomial cross-entropy ``Σ_i −log softmax(Wx_i + c)_{y_i}`` and W is flattened.
     """
 
-    name, paper = "logistic_l2", "L2-LR"
+    name = "logistic_l2"
     penalties = (L2(),)
 
 
@@ -240,7 +243,7 @@ class LogisticL1(_LogisticBase):
     b = Xᵀ(σ(Xw + c) − y), a = sign(w); zero coordinates give |b_j| ≤ λ.
     """
 
-    name, paper = "logistic_l1", "L1-LR"
+    name = "logistic_l1"
     penalties = (L1(),)
 
 
@@ -251,7 +254,7 @@ class LogisticElasticNet(_LogisticBase):
     has λ₁ = r/C and λ₂ = (1 − r)/(2C).
     """
 
-    name, paper = "logistic_elastic_net", "ENet-LR"
+    name = "logistic_elastic_net"
     penalties = (L1(), L2())
 
 
@@ -262,7 +265,7 @@ class SVMSquaredHinge(LinearObjective):
     More than two classes: one-vs-rest, one coef row per class, equations stacked.
     """
 
-    name, paper = "svm_squared_hinge", "SVM-SHL"
+    name = "svm_squared_hinge"
     loss, penalties = SquaredHingeLoss(), (L2(),)
 
 
@@ -273,5 +276,5 @@ class SVMHinge(LinearObjective):
     a = 2w. With an unpenalised intercept, Σ_{y_i f_i<1} y_i + Σ_margin β_i y_i = 0 as well.
     """
 
-    name, paper = "svm_hinge", "SVM-RHL"
+    name = "svm_hinge"
     loss, penalties = HingeLoss(), (L2(),)

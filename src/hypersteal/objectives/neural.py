@@ -12,29 +12,47 @@ from scipy.special import expit
 
 from .._lazy import is_lazy
 from .._validation import InputError, check_array, check_X_y, suggest
-from .base import L2, LogisticLoss, MultinomialLoss, SquaredLoss
+from .base import L2, LOGISTIC, SquaredLoss, cross_entropy
 from .objective import Data, Objective
 
-__all__ = ["ACTIVATIONS", "MLPRegression", "MLPClassification"]
+__all__ = ["ACTIVATIONS", "forward", "sigmoid", "MLPRegression", "MLPClassification"]
+
+
+def sigmoid(z):
+    """σ(z); also for complex z (complex-step derivatives), as (1 + tanh(z/2))/2."""
+    return 0.5 * (1.0 + np.tanh(0.5 * z)) if np.iscomplexobj(z) else expit(z)
 
 
 def _relu(z):
-    return np.maximum(z, 0.0)
+    return np.where(z.real > 0, z, 0.0)
 
 
-#: activation → (function, derivative written in terms of (z, a))
+#: activation → (function, derivative written in terms of (z, a)), scikit-learn's names; complex-safe. The one
+#: table of activations: the objectives, the trainers, the extraction and the experiments all read it.
 ACTIVATIONS = {
     "identity": (lambda z: z, lambda z, a: np.ones_like(z)),
-    "logistic": (expit, lambda z, a: a * (1.0 - a)),
+    "logistic": (sigmoid, lambda z, a: a * (1.0 - a)),
     "tanh": (np.tanh, lambda z, a: 1.0 - a * a),
-    "relu": (_relu, lambda z, a: (z > 0).astype(z.dtype)),
+    "relu": (_relu, lambda z, a: (z.real > 0).astype(float)),
 }
+
+
+def forward(params, X, activation: str) -> np.ndarray:
+    """The network's output scores (before the output link): hidden layers apply ``activation``, the last layer
+    is linear. ``params`` holds ``coefs`` [W_1 (d, h_1), …] and ``intercepts`` [b_1, …], scikit-learn's layout."""
+    act = ACTIVATIONS[activation][0]
+    a = X
+    last = len(params["coefs"]) - 1
+    for layer, (W, b) in enumerate(zip(params["coefs"], params["intercepts"])):
+        a = a @ np.asarray(W) + np.asarray(b)
+        if layer < last:
+            a = act(a)
+    return a
 
 
 class _MLP(Objective):
     option_defaults = {"activation": "relu"}
     penalties = (L2(),)
-    regression = False
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -90,11 +108,7 @@ class _MLP(Objective):
                 raise InputError(f"The network has {out} output(s) but y has {data.Y.shape[1]} target(s).")
         else:
             n_classes = len(data.classes)
-            if n_classes == 2 and out == 1:
-                self.loss = LogisticLoss()
-            elif out == n_classes and n_classes > 2:
-                self.loss = MultinomialLoss()
-            else:
+            if not (n_classes == 2 and out == 1 or out == n_classes and n_classes > 2):
                 raise InputError(
                     f"The network has {out} output unit(s) but y has {n_classes} classes; a binary "
                     "classifier has 1 (logistic) output, a multi-class one an output per class (softmax)."
@@ -127,7 +141,7 @@ class _MLP(Objective):
         if data.lazy:
             return self._lazy_gradient(data, params)
         acts, zs = self._forward(data.X, params)
-        delta = self.loss.grad(acts[-1], data.Y)
+        delta = self.loss_for(acts[-1]).grad(acts[-1], data.Y)
         grads = []
         for l in range(len(params["coefs"]) - 1, -1, -1):
             grads.append(acts[l].T @ delta)
@@ -142,7 +156,7 @@ class MLPRegression(_MLP):
     b = back-propagated ∂loss/∂W, a = 2W. scikit-learn's MLPRegressor(alpha) has λ = alpha.
     """
 
-    name, paper, regression = "mlp_regression", "NN-R", True
+    name = "mlp_regression"
     loss = SquaredLoss()
 
 
@@ -152,5 +166,8 @@ class MLPClassification(_MLP):
     b = back-propagated ∂loss/∂W, a = 2W. scikit-learn's MLPClassifier(alpha) has λ = alpha/2.
     """
 
-    name, paper = "mlp_classification", "NN-C"
-    loss = LogisticLoss()
+    name = "mlp_classification"
+    loss = LOGISTIC
+
+    def loss_for(self, F):
+        return cross_entropy(F)  # one logistic output for two classes, a softmax layer for more

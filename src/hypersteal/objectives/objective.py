@@ -8,6 +8,7 @@ import numpy as np
 
 from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes
 from .._validation import InputError, check_options
+from ..registry import LEARNERS, Learner
 from .base import HingeLoss, Loss, Penalty, System
 
 __all__ = ["Data", "Objective"]
@@ -33,8 +34,9 @@ class Objective:
     the system ``b + A λ (+ B β) = 0`` from them.
     """
 
+    #: the learner's canonical name: the key of its record in :data:`hypersteal.registry.LEARNERS`, which
+    #: says everything else about it (paper name, task, family, …)
     name = "objective"
-    paper = ""
     loss: Loss
     penalties: tuple[Penalty, ...] = ()
     #: option name → default; anything else is refused
@@ -43,6 +45,19 @@ class Objective:
     def __init__(self, **options):
         check_options(options, self.option_defaults, where=f"{self.name}")
         self.options = {**self.option_defaults, **options}
+
+    @property
+    def learner(self) -> Learner:
+        """This learner's record in the registry."""
+        return LEARNERS[self.name]
+
+    @property
+    def paper(self) -> str:
+        return LEARNERS[self.name].paper
+
+    @property
+    def regression(self) -> bool:
+        return LEARNERS[self.name].regression
 
     # ------------------------------------------------------------------ interface
     @property
@@ -78,8 +93,14 @@ class Objective:
     def _penalty_kw(self, data: Data) -> dict:
         return {}
 
+    def loss_for(self, F: np.ndarray) -> Loss:
+        """The loss on scores F: ``loss``, unless the scores' shape chooses it (cross-entropy: sigmoid on one
+        column, softmax on several). A function of its input, so that nothing about a call is stored."""
+        return self.loss
+
     def loss_value(self, data: Data, params: dict) -> float:
-        return self.loss.value(self.scores(data, params), data.Y)
+        F = self.scores(data, params)
+        return self.loss_for(F).value(F, data.Y)
 
     def penalty_values(self, data: Data, params: dict) -> np.ndarray:
         theta = self.pack(params)

@@ -24,8 +24,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from .attack import Solution, _choose_system, _columns, _intervals, _stack, conclude, solve_system
-from .result import StealResult
+from ..result import StealResult
+from .intervals import _intervals
+from .solve import Solution, _columns, solve_system
+from .systems import _choose_system, _stack
+from .verdict import conclude
 
 __all__ = ["attack_stacked"]
 

@@ -1,0 +1,213 @@
+"""Conformance over the registry: every registered learner, through every entry point that takes it, works
+or is refused with a clear error — and every table of the package agrees with its record (one place).
+
+Ground truth for the round trips is the λ handed to the trainer (scikit-learn or a polished solver:
+:mod:`hypersteal.learners`); the stolen λ must come back, or the result must say exactly why not.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy.special import expit
+
+import hypersteal
+from hypersteal import InputError, learners
+from hypersteal.registry import ALIASES, LEARNERS, canonical_name, learner
+from hypersteal.result import Status
+
+RECORDS = list(LEARNERS.values())
+IDS = [r.name for r in RECORDS]
+LAMBDAS = (0.1, 1.0, 10.0)
+
+
+def _data(rec, n=60, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    f = X @ np.array([1.5, -2.0, 0.7, 0.0][:d]) + 0.3
+    if rec.regression:
+        return X, f + 0.5 * rng.normal(size=n)
+    return X, (f + 1.5 * rng.normal(size=n) > 0).astype(int)
+
+
+def _options(rec, d):
+    if rec.family == "kernel":
+        return {"kernel": "rbf", "gamma": 1.0 / d}
+    if rec.family == "mlp":
+        return {"hidden_layer_sizes": (3,), "activation": "tanh"}
+    return {}
+
+
+# ------------------------------------------------------------------------------------------ names
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_every_spelling_resolves_to_its_record(rec):
+    for spelling in (rec.name, rec.paper, rec.paper.lower(), rec.name.upper(), *rec.aliases):
+        assert canonical_name(spelling) == rec.name
+    assert learner(rec.paper) is rec
+
+
+def test_no_spelling_names_two_learners():
+    names = [s for r in RECORDS for s in {r.name, r.paper.lower(), *r.aliases}]
+    assert len(names) == len(set(names)) == len(ALIASES)
+
+
+def test_an_unknown_name_lists_the_valid_ones():
+    with pytest.raises(InputError, match=r"Unknown algorithm 'ridg'.*ridge \(RR\)"):
+        canonical_name("ridg")
+
+
+# ------------------------------------------------------------------------------------- objectives
+
+
+@pytest.mark.parametrize("rec", RECORDS, ids=IDS)
+def test_objective_is_the_records(rec):
+    from hypersteal.objectives import OBJECTIVES, get_objective
+
+    obj = get_objective(rec.paper)
+    assert type(obj) is OBJECTIVES[rec.name] and type(obj).__name__ == rec.objective
+    assert obj.learner is rec and obj.paper == rec.paper and obj.regression == rec.regression
+    assert len(obj.hyperparameters) == rec.n_lambdas
+
+
+# ------------------------------------------------------------------------------- train → steal
+
+
+def _lam(rec, lam):
+    return (lam, lam) if rec.n_lambdas == 2 else lam
+
+
+#: the round trips whose λ the data cannot determine, and why; every other one must come back exact
+UNDETERMINED = {
+    ("kernel_logistic_l1", 10.0): "every α is zero, the same minimum for every λ above a threshold",
+    ("svm_hinge", 0.1): "no point strictly inside the margin's box: one minimum for an interval of λ",
+    ("svm_hinge", 1.0): "no point strictly inside the margin's box: one minimum for an interval of λ",
+}
+
+
+@pytest.mark.parametrize("lam", LAMBDAS)
+@pytest.mark.parametrize("rec", [r for r in RECORDS if r.trainer], ids=[r.name for r in RECORDS if r.trainer])
+def test_train_then_steal_round_trip(rec, lam):
+    """Every learner with a trainer, at three λ: exact, or — where :data:`UNDETERMINED` says why — not
+    identifiable with an interval that holds the truth."""
+    X, y = _data(rec)
+    opts = _options(rec, X.shape[1])
+    params = learners.train(rec.name, X, y, _lam(rec, lam), **opts)
+    steal_opts = {k: v for k, v in opts.items() if k != "hidden_layer_sizes"}
+    r = hypersteal.steal(rec.paper, X, y, params, **steal_opts)
+    assert r.algorithm == rec.name
+    if (rec.name, lam) in UNDETERMINED:
+        assert r.status is Status.NOT_IDENTIFIABLE, r.summary()
+        lo, hi = r.intervals["lambda"]
+        assert lo <= lam <= hi, r.summary()
+        if rec.sparse:  # all weights zero: unbounded above, and only then
+            assert not np.any(params["dual_coef"]) and hi == np.inf
+        else:
+            assert np.isfinite(hi) and lo > 0
+        return
+    assert r.status is Status.EXACT, r.summary()
+    for k, v in r.lambdas.items():
+        assert v == pytest.approx(lam, rel=1e-5), r.summary()
+        lo, hi = r.intervals[k]
+        assert lo <= v <= hi
+
+
+@pytest.mark.parametrize("rec", [r for r in RECORDS if not r.trainer], ids=[r.name for r in RECORDS if not r.trainer])
+def test_a_learner_without_trainer_is_refused_clearly(rec):
+    X, y = _data(rec)
+    with pytest.raises(InputError, match=f"no reference trainer for {rec.name}"):
+        learners.train(rec.name, X, y, _lam(rec, 1.0))
+    with pytest.raises(InputError, match=f"no reference trainer for {rec.name}"):
+        learners.objective_value(rec.name, X, y, {}, _lam(rec, 1.0))
+
+
+# ------------------------------------------------------------------------------------- extraction
+
+
+def _api(rec, params, X, opts):
+    from hypersteal.experiments._common import decision_function
+
+    def api(Q):
+        f = decision_function(rec.name, params, X, np.asarray(Q, dtype=float), opts)
+        return expit(f) if rec.output == "probability" else f
+
+    return api
+
+
+@pytest.mark.parametrize("rec", [r for r in RECORDS if r.trainer and r.family != "mlp"],
+                         ids=[r.name for r in RECORDS if r.trainer and r.family != "mlp"])
+def test_extraction_then_steal(rec):
+    """Linear and kernel learners: the parameters come back through the API's default output, and so does λ.
+    (Networks: tests/test_extraction.py, whose searches take longer.)"""
+    from hypersteal.extraction import extract_parameters
+
+    X, y = _data(rec)
+    opts = _options(rec, X.shape[1])
+    params = learners.train(rec.name, X, y, _lam(rec, 1.0), **opts)
+    extra = {"X_train": X, **opts} if rec.family == "kernel" else {}
+    ext = extract_parameters(rec.name, _api(rec, params, X, opts), X.shape[1], **extra)
+    assert ext.output == rec.output
+    key = "dual_coef" if rec.family == "kernel" else "coef"
+    np.testing.assert_allclose(np.ravel(ext.params[key]), np.ravel(params[key]), rtol=1e-6, atol=1e-8)
+
+
+def test_extraction_refuses_an_output_the_learner_cannot_give():
+    rec = LEARNERS["svm_hinge"]
+    from hypersteal.extraction import extract_parameters
+
+    with pytest.raises(InputError, match="output='probability' is not supported for svm_hinge"):
+        extract_parameters(rec.name, lambda Q: np.zeros(len(Q)), 3, output="probability")
+
+
+# ------------------------------------------------------------------------- every table is a lookup
+
+
+def test_trainer_options_follow_the_record():
+    for name, defaults in learners.DEFAULT_OPTIONS.items():
+        rec = LEARNERS[name]
+        assert rec.trainer
+        if rec.family != "mlp":
+            assert defaults["fit_intercept"] is rec.fit_intercept
+        assert ("kernel" in defaults) == (rec.family == "kernel")
+    assert set(learners.DEFAULT_OPTIONS) == {r.name for r in RECORDS if r.trainer}
+
+
+def test_experiments_cover_the_papers_learners_once():
+    from hypersteal.experiments import _settings as s
+
+    listed = s.REGRESSION + s.CLASSIFICATION + s.NEURAL
+    assert sorted(listed) == sorted(r.name for r in RECORDS if r.in_paper)
+    assert all(LEARNERS[a].regression for a in s.REGRESSION)
+    assert not any(LEARNERS[a].regression for a in s.CLASSIFICATION)
+    assert s.KERNEL == [r.name for r in RECORDS if r.family == "kernel" and r.in_paper]
+
+
+def test_platform_catalogue_agrees_with_the_registry():
+    from hypersteal.mlaas import training
+
+    for entry in training.LEARNERS.values():
+        rec = LEARNERS[entry.objective]
+        assert (entry.task, entry.output) == (rec.task, rec.output)
+    for spelling in ("RR", "L2-LR", "svm-rhl", "SVM"):
+        assert training.canonical(spelling) == canonical_name(spelling)
+
+
+def test_extraction_families_follow_the_record():
+    from hypersteal.extraction import _common as extraction
+
+    families = {"linear": extraction._LINEAR, "kernel": extraction._KERNEL, "mlp": extraction._MLP}
+    for rec in RECORDS:
+        assert families[rec.family][rec.name] == rec.output
+        assert (rec.name in extraction._L1) == rec.sparse
+
+
+def test_cli_lists_every_learner():
+    out = subprocess.run([sys.executable, "-m", "hypersteal", "algorithms"], capture_output=True, text=True,
+                         check=True).stdout
+    for rec in RECORDS:
+        row = next(line for line in out.splitlines() if line.startswith(rec.name + " "))
+        assert rec.paper in row and rec.task in row and rec.output in row
