@@ -34,7 +34,7 @@ from .sklearn import (
     leaf_notes,
     leaf_problems,
 )
-from .solvers import gap_intervals, gradient_bound, refine
+from .solvers import gap_intervals, glmnet_intervals, gradient_bound, refine
 
 __all__ = ["PerModelResult", "resolve", "steal_groups", "META_ESTIMATORS"]
 
@@ -372,10 +372,12 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
         direct = (p.X is part.X and not p.weights and type(part.est).__name__ == part.kind
                   and hasattr(part.est, "get_params") and not is_lazy(p.X))
-        bound = gradient_bound(part.est, p.X.shape[0]) if direct else None
+        bound = gradient_bound(part.est, p.X, part.y) if direct else None
         result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
         gap = gap_intervals(part.est, p.X, p.y, result.estimate) if direct and p.algorithm in (
             "lasso", "elastic_net") else None
+        if direct and p.algorithm == "logistic_l1":
+            gap = glmnet_intervals(part.est, p.X, part.y, result.estimate)
         if gap is not None:
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         loud += [m for m in flag_unconverged(part.kind, part.est, result) if m not in loud]
