@@ -534,7 +534,7 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
         Where the stationarity conditions give no exact answer (default tolerances, SGD, Adam, a solver
         stopped at ``max_iter``), train the estimator again at candidate values and keep the one that
         reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings, for at most
-        ``REPLAY_BUDGET`` (20) seconds with "auto", or the seconds given. False: never.
+        ``REPLAY_BUDGET`` (60) seconds with "auto", or the seconds given. False: never.
     sample_weight : array-like of shape (n,), optional
         The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
         recovered exactly only with them (squared losses: ``Ridge``, ``RidgeClassifier``, ``Lasso``,
