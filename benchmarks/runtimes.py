@@ -40,6 +40,10 @@ ENTRIES = {
                  ["tools/rounding_table.py", "--lam", "0.1", "1", "10", "--seeds", "5", "--bank", "2000"]),
     "native": ("native-value table (docs/native_table.md; needs the test extra)",
                "python tools/native_table.py --cells", ["tools/native_table.py", "--cells"]),
+    "tests": ("the tests, default selection (the README's test command)", "python -m pytest -q",
+              ["-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+    "tests_slow": ("the slow tests (CI's second step)", "python -m pytest -q -m slow",
+                   ["-m", "pytest", "-q", "-m", "slow", "-p", "no:cacheprovider"]),
     "full": ("`reproduce --full --jobs 2`, empty cache", "hypersteal reproduce --full --jobs 2 --out OUT",
              ["-m", "hypersteal", "reproduce", "--full", "--jobs", "2", "--out", "{out}"]),
 }
