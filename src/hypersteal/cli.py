@@ -106,6 +106,18 @@ Exit status: 0 success, 2 bad input.
 """
 
 
+# the model options `steal` and `identify` share
+_TARGET = typer.Option(None, "--target", metavar="COLUMN", help="Target column of a CSV/Parquet file.")
+_KERNEL = typer.Option(None, metavar="NAME", help="Kernel of a kernel model: linear, rbf, poly, sigmoid, laplacian.")
+_GAMMA = typer.Option(None, metavar="FLOAT", help="Kernel gamma (scikit-learn's).")
+_DEGREE = typer.Option(None, metavar="INT", help="Polynomial kernel degree.")
+_COEF0 = typer.Option(None, metavar="FLOAT", help="Kernel coef0.")
+_ACTIVATION = typer.Option(None, metavar="NAME", help="MLP hidden activation (relu, tanh, ...).")
+_INTERCEPT_SCALING = typer.Option(
+    None, metavar="FLOAT", help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
+)
+
+
 @app.command(help=_STEAL_HELP)
 def steal(
     algorithm: str | None = typer.Option(
@@ -122,16 +134,13 @@ def steal(
         None, "--trust", metavar="TYPE",
         help="A type the .skops file may load although skops does not trust it by default (repeatable)."
     ),
-    target: str | None = typer.Option(None, "--target", metavar="COLUMN", help="Target column of a CSV/Parquet file."),
-    kernel: str | None = typer.Option(None, metavar="NAME",
-                                      help="Kernel of a kernel model: linear, rbf, poly, sigmoid, laplacian."),
-    gamma: float | None = typer.Option(None, metavar="FLOAT", help="Kernel gamma (scikit-learn's)."),
-    degree: int | None = typer.Option(None, metavar="INT", help="Polynomial kernel degree."),
-    coef0: float | None = typer.Option(None, metavar="FLOAT", help="Kernel coef0."),
-    activation: str | None = typer.Option(None, metavar="NAME", help="MLP hidden activation (relu, tanh, ...)."),
-    intercept_scaling: float | None = typer.Option(
-        None, metavar="FLOAT", help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
-    ),
+    target: str | None = _TARGET,
+    kernel: str | None = _KERNEL,
+    gamma: float | None = _GAMMA,
+    degree: int | None = _DEGREE,
+    coef0: float | None = _COEF0,
+    activation: str | None = _ACTIVATION,
+    intercept_scaling: float | None = _INTERCEPT_SCALING,
     api: str | None = typer.Option(
         None, "--api", metavar="URL",
         help="Black box: the model's prediction endpoint (e.g. http://host:8000/v1/models/ID)."
@@ -361,18 +370,15 @@ consistent), 4 no match (no learner is stationary), 2 bad input.
 def identify(
     data: str = typer.Option(..., "--data", metavar="FILE", help="Training data: .csv, .parquet or .npz (X, y)."),
     params: str = typer.Option(..., "--params", metavar="FILE", help="Learned parameters: .npz or .json."),
-    target: str | None = typer.Option(None, "--target", metavar="COLUMN", help="Target column of a CSV/Parquet file."),
+    target: str | None = _TARGET,
     task: str | None = typer.Option(None, metavar="TASK",
                                     help="regression or classification [default: read from y]."),
-    kernel: str | None = typer.Option(None, metavar="NAME",
-                                      help="Kernel of a kernel model: linear, rbf, poly, sigmoid, laplacian."),
-    gamma: float | None = typer.Option(None, metavar="FLOAT", help="Kernel gamma (scikit-learn's)."),
-    degree: int | None = typer.Option(None, metavar="INT", help="Polynomial kernel degree."),
-    coef0: float | None = typer.Option(None, metavar="FLOAT", help="Kernel coef0."),
-    activation: str | None = typer.Option(None, metavar="NAME", help="MLP hidden activation (relu, tanh, ...)."),
-    intercept_scaling: float | None = typer.Option(
-        None, metavar="FLOAT", help="liblinear's penalised intercept scaling (LinearSVC, liblinear LogisticRegression)."
-    ),
+    kernel: str | None = _KERNEL,
+    gamma: float | None = _GAMMA,
+    degree: int | None = _DEGREE,
+    coef0: float | None = _COEF0,
+    activation: str | None = _ACTIVATION,
+    intercept_scaling: float | None = _INTERCEPT_SCALING,
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
 ):
     options = {
