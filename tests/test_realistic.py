@@ -254,6 +254,21 @@ def test_chaotic_training_is_replayed_at_the_value_chosen():
     assert r.native["C"] == pytest.approx(0.1, rel=1e-12)
 
 
+@pytest.mark.parametrize("make, C", [(LinearSVC, 10.0), (LinearSVC, 0.3),
+                                     pytest.param(LogisticRegression, 1000.0, marks=pytest.mark.slow)])
+def test_chaotic_training_is_replayed_at_a_round_value_a_decade_away(make, C):
+    """TRON and L-BFGS on raw breast-cancer features: a change of 1e-9 in C moves θ by tens of %, and the best
+    point of the replay's search lies far from the value (for LinearSVC(C=10): C ≈ 2.6). Round values are tried
+    by how common they are (powers of ten first), so the value is found; 0.3 is tried as typed, not as 3 × 0.1."""
+    X, y = load_breast_cancer(return_X_y=True)
+    est = fit(make(C=C), X, y)
+    nudged = fit(make(C=C * (1 + 1e-9)), X, y)
+    assert not np.allclose(nudged.coef_, est.coef_, rtol=1e-3)  # the premise: chaotic in C
+    r = steal(est, X, y, replay=600)
+    assert r.status is Status.EXACT and r.interval_source == "replay", r.summary()
+    assert r.native["C"] == pytest.approx(C, rel=1e-12)
+
+
 # ---------------------------------------------------------------------------------- liblinear and sag/saga rules
 
 

@@ -367,9 +367,10 @@ _ROUND = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.0, 7.5, 8.0, 9.0)
 def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, spend, limit=48, within=np.inf):
     """Where training is chaotic in λ (L-BFGS stopped by ``max_iter`` on raw features: a relative change of
     1e-12 in C moves θ by 0.5 %), no search converges on the value: only the exact value reproduces θ.
-    Values are chosen by people, so try the round ones (m·10^k, and the points of logspace grids) nearest
-    the best λ (those within ``within`` of it in log scale); a value whose training reproduces θ bit for bit is the
-    one. Returns λ, or None."""
+    Values are chosen by people, so try the round ones (m·10^k, and the points of logspace grids) within
+    ``within`` of the best λ in log scale, the most common first (powers of ten, then 2 and 5 times them, then
+    the rest), each tier nearest first: the best λ of a chaotic search can lie a decade from the value. A value
+    whose training reproduces θ bit for bit is the one. Returns λ, or None."""
     from sklearn.base import clone
 
     (param, native), = to_native({key: np.float64(lam)}).items()
@@ -377,9 +378,16 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, spen
         return None
     k0 = int(np.floor(np.log10(native)))
     reach = int(np.ceil(np.log10(span))) + 1
-    cands = {m * 10.0 ** k for k in range(k0 - reach, k0 + reach + 1) for m in _ROUND}
+    # as typed (0.3, not 3 × 0.1, which is another float); logspace's points as numpy computes them
+    cands = {float(f"{m:g}e{k}") for k in range(k0 - reach, k0 + reach + 1) for m in _ROUND}
     cands |= {float(10 ** (k / n)) for n in (2, 3, 4, 5) for k in range(n * (k0 - reach), n * (k0 + reach + 1))}
-    cands = sorted((v for v in cands if abs(np.log(v / native)) <= within), key=lambda v: abs(np.log(v / native)))
+
+    def tier(v):
+        m = v / 10.0 ** np.floor(np.log10(v) + 1e-9)
+        return 0 if np.isclose(m, 1.0) else 1 if np.isclose(m, 2.0) or np.isclose(m, 5.0) else 2
+
+    cands = sorted((v for v in cands if abs(np.log(v / native)) <= within),
+                   key=lambda v: (tier(v), abs(np.log(v / native))))
     cands = cands[:limit]
     for v in cands:
         spend()
