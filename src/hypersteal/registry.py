@@ -12,11 +12,13 @@ This module imports nothing heavy: the command line lists learners without loadi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ._validation import InputError, suggest
 
-__all__ = ["Learner", "LEARNERS", "ALGORITHMS", "ALIASES", "canonical_name", "learner", "learners"]
+__all__ = ["Learner", "LEARNERS", "ALGORITHMS", "ALIASES", "Native", "NATIVE", "canonical_name", "learner", "learners",
+           "native"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ class Learner:
     def fit_intercept(self) -> bool:
         """The default: an unpenalised intercept, except kernel ridge (scikit-learn's KernelRidge has none)."""
         return self.name != "kernel_ridge"
+
+    @property
+    def natives(self) -> list[Native]:
+        """The scikit-learn estimators that fit this learner, with how each names λ (:data:`NATIVE`)."""
+        return [m for m in NATIVE.values() if m.learner == self.name]
 
 
 def _r(name, paper, objective, task, family, loss, penalty, output, *aliases, **flags) -> Learner:
@@ -141,3 +148,106 @@ def learners(**where) -> list[str]:
         if not hasattr(Learner, key) and key not in Learner.__dataclass_fields__:
             raise TypeError(f"learners() got an unknown field {key!r}.")
     return [r.name for r in LEARNERS.values() if all(getattr(r, k) == v for k, v in where.items())]
+
+
+# ------------------------------------------------------------------------------------ native hyperparameters
+
+@dataclass(frozen=True)
+class Native:
+    """How one scikit-learn estimator names one learner's λ.
+
+    ``to_native(lams, n)`` maps the paper's λs (``{"lambda": …}`` or ``{"lambda_l1": …, "lambda_l2": …}``) to
+    the estimator's own parameters, ``from_native(values, n)`` the other way; ``n`` is the number of training
+    rows (estimators whose loss is a mean over rows scale λ by it). Both are plain arithmetic, so NumPy
+    scalars and arrays pass through. ``formula`` is the mapping as docs/conventions.md writes it.
+    """
+
+    estimator: str  #: the scikit-learn class name, e.g. ``"Lasso"``
+    learner: str  #: the canonical learner name, e.g. ``"lasso"``
+    formula: str  #: λ in the estimator's terms, e.g. ``"λ = 2n·alpha"``
+    to_native: Callable[[Mapping, int], dict]
+    from_native: Callable[[Mapping, int], dict]
+
+    def at(self, lam, n: int = 1) -> dict:
+        """The estimator's parameters at λ (a number, or a dict of the λs) on ``n`` rows."""
+        return self.to_native(lam if isinstance(lam, Mapping) else {"lambda": lam}, n)
+
+
+def _scaled(param: str, scale, formula: str):
+    """λ = scale(n)·param (``to_native``: param = λ/scale(n))."""
+    return (formula, lambda lam, n: {param: lam["lambda"] / scale(n)},
+            lambda v, n: {"lambda": scale(n) * v[param]})
+
+
+def _inverse(param: str, factor: float, formula: str):
+    """λ = 1/(factor·param), for C."""
+    return (formula, lambda lam, n: {param: 1 / (factor * lam["lambda"])},
+            lambda v, n: {"lambda": 1 / (factor * v[param])})
+
+
+def _enet_to(lam, n):
+    alpha = lam["lambda_l1"] / (2 * n) + lam["lambda_l2"] / n
+    try:
+        return {"alpha": alpha, "l1_ratio": lam["lambda_l1"] / (2 * n) / alpha}
+    except ZeroDivisionError:  # no penalty at all: no ratio
+        return {"alpha": alpha, "l1_ratio": float("nan")}
+
+
+def _enet_from(v, n):
+    return {"lambda_l1": 2 * n * v["alpha"] * v["l1_ratio"], "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"])}
+
+
+def _logistic_enet_to(lam, n):
+    s = lam["lambda_l1"] + 2 * lam["lambda_l2"]
+    return {"C": 1 / s, "l1_ratio": lam["lambda_l1"] / s}
+
+
+def _logistic_enet_from(v, n):
+    return {"lambda_l1": v["l1_ratio"] / v["C"], "lambda_l2": (1 - v["l1_ratio"]) / (2 * v["C"])}
+
+
+_ONE, _N, _2N = (lambda n: 1), (lambda n: n), (lambda n: 2 * n)
+_HALF, _HALF_N = (lambda n: 0.5), (lambda n: n / 2)
+
+#: (estimator, learner) → how the estimator names λ. Each is tested against real fits (tests/test_registry.py).
+NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
+    Native("Ridge", "ridge", *_scaled("alpha", _ONE, "λ = alpha")),
+    Native("RidgeClassifier", "ridge", *_scaled("alpha", _ONE, "λ = alpha")),
+    Native("KernelRidge", "kernel_ridge", *_scaled("alpha", _ONE, "λ = alpha")),
+    Native("Lasso", "lasso", *_scaled("alpha", _2N, "λ = 2n·alpha")),
+    Native("ElasticNet", "elastic_net", "λ₁ = 2n·alpha·r, λ₂ = n·alpha·(1 − r)", _enet_to, _enet_from),
+    Native("ElasticNet", "ridge", "λ = n·alpha (l1_ratio = 0)", lambda lam, n: {"alpha": lam["lambda"] / n,
+           "l1_ratio": 0.0}, lambda v, n: {"lambda": n * v["alpha"]}),
+    Native("ElasticNet", "lasso", "λ = 2n·alpha (l1_ratio = 1)", lambda lam, n: {"alpha": lam["lambda"] / (2 * n),
+           "l1_ratio": 1.0}, lambda v, n: {"lambda": 2 * n * v["alpha"]}),
+    Native("LogisticRegression", "logistic_l2", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("LogisticRegression", "logistic_l1", *_inverse("C", 1, "λ = 1/C")),
+    Native("LogisticRegression", "logistic_elastic_net", "λ₁ = r/C, λ₂ = (1 − r)/(2C)", _logistic_enet_to,
+           _logistic_enet_from),
+    Native("LinearSVC", "svm_squared_hinge", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("LinearSVC", "svm_hinge", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("SVC", "svm_hinge", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("SVC", "kernel_svm_hinge", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("MLPRegressor", "mlp_regression", *_scaled("alpha", _ONE, "λ = alpha")),
+    Native("MLPClassifier", "mlp_classification", *_scaled("alpha", _HALF, "λ = alpha/2")),
+    Native("SGDRegressor", "ridge", *_scaled("alpha", _N, "λ = n·alpha")),
+    Native("SGDRegressor", "lasso", *_scaled("alpha", _2N, "λ = 2n·alpha")),
+    Native("SGDRegressor", "elastic_net", "λ₁ = 2n·alpha·r, λ₂ = n·alpha·(1 − r)", _enet_to, _enet_from),
+    Native("SGDClassifier", "logistic_l2", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("SGDClassifier", "svm_hinge", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("SGDClassifier", "svm_squared_hinge", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("SGDClassifier", "logistic_l1", *_scaled("alpha", _N, "λ = n·alpha")),
+    Native("SGDClassifier", "logistic_elastic_net", "λ₁ = n·alpha·r, λ₂ = n·alpha·(1 − r)/2",
+           lambda lam, n: _enet_to({"lambda_l1": 2 * lam["lambda_l1"], "lambda_l2": 2 * lam["lambda_l2"]}, n),
+           lambda v, n: {k: x / 2 for k, x in _enet_from(v, n).items()}),
+)}
+
+
+def native(estimator: str, algorithm: str) -> Native:
+    """How ``estimator`` (a scikit-learn class name) names the λ of ``algorithm`` (any accepted spelling)."""
+    name = canonical_name(algorithm)
+    if (estimator, name) not in NATIVE:
+        fits = sorted(m.estimator for m in NATIVE.values() if m.learner == name)
+        raise InputError(f"{estimator} does not fit {name}; scikit-learn estimators that do: "
+                         f"{', '.join(fits) or 'none'}.")
+    return NATIVE[estimator, name]

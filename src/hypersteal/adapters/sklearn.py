@@ -39,6 +39,7 @@ import numpy as np
 
 from .._validation import InputError, check_array
 from ..kernels import KERNELS
+from ..registry import LEARNERS, Native, native
 from ..result import Status
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
@@ -48,8 +49,22 @@ def _linear_params(est):
     return {"coef": np.asarray(est.coef_, dtype=float), "intercept": np.atleast_1d(est.intercept_).astype(float)}
 
 
-def _n(X):
-    return X.shape[0]
+@dataclass(frozen=True)
+class _NativeAt:
+    """λ ↔ the estimator's own parameters on ``n`` rows (a mapping of :data:`hypersteal.registry.NATIVE`)."""
+
+    mapping: Native
+    n: int
+
+    def __call__(self, lam: dict) -> dict:
+        return self.mapping.to_native(lam, self.n)
+
+    def inverse(self, values: dict) -> dict:
+        return self.mapping.from_native(values, self.n)
+
+
+def _to_native(estimator: str, algorithm: str, X) -> _NativeAt:
+    return _NativeAt(native(estimator, algorithm), X.shape[0])
 
 
 def _refuse_class_weight(est):
@@ -64,31 +79,20 @@ def _ridge(est, X):
     if getattr(est, "positive", False):
         raise InputError("Ridge(positive=True) is a constrained fit; its stationarity conditions are inequalities.")
     # one alpha per target is split into one learner per target before this (see _sklearn_meta)
-    return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"]}
+    return "ridge", {}, _linear_params(est), _to_native("Ridge", "ridge", X)
 
 
 def _lasso(est, X):
     if getattr(est, "positive", False):
         raise InputError("Lasso(positive=True) is a constrained fit; its stationarity conditions are inequalities.")
-    n = _n(X)
-    return "lasso", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"] / (2 * n)}
+    return "lasso", {}, _linear_params(est), _to_native("Lasso", "lasso", X)
 
 
 def _elastic_net(est, X):
     if getattr(est, "positive", False):
         raise InputError("ElasticNet(positive=True) is a constrained fit; stationarity gives inequalities only.")
-    n, r = _n(X), est.l1_ratio
-    if r in (0, 0.0):
-        return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"] / n, "l1_ratio": 0.0}
-    if r == 1:
-        return "lasso", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"] / (2 * n), "l1_ratio": 1.0}
-
-    def native(lam):
-        l1, l2 = lam["lambda_l1"], lam["lambda_l2"]
-        alpha = l1 / (2 * n) + l2 / n
-        return {"alpha": alpha, "l1_ratio": (l1 / (2 * n)) / alpha if alpha else float("nan")}
-
-    return "elastic_net", {}, _linear_params(est), native
+    algorithm = {0: "ridge", 1: "lasso"}.get(est.l1_ratio, "elastic_net")  # the ends are ridge and the lasso
+    return algorithm, {}, _linear_params(est), _to_native("ElasticNet", algorithm, X)
 
 
 def _kernel_options(est, X, gamma_attr="gamma"):
@@ -120,7 +124,7 @@ def _kernel_ridge(est, X):
     coef0=…)``) and attacked as ``kernel="precomputed"``. Like KernelRidge, ``kernel_params`` is
     ignored for string kernels (scikit-learn passes it to callable kernels only)."""
     dual = {"dual_coef": np.asarray(est.dual_coef_, dtype=float)}
-    to_native = lambda lam: {"alpha": lam["lambda"]}  # noqa: E731
+    to_native = _to_native("KernelRidge", "kernel_ridge", X)
     if callable(est.kernel) or est.kernel in KERNELS:
         return "kernel_ridge", _kernel_options(est, X), dual, to_native
     from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -143,18 +147,8 @@ def _logistic(est, X):
     params = _linear_params(est)
     if est.solver == "liblinear" and est.fit_intercept:
         opts["intercept_scaling"] = float(est.intercept_scaling)
-    C = float(est.C)
-    if r == 0.0:
-        return "logistic_l2", opts, params, lambda lam: {"C": 1 / (2 * lam["lambda"])}
-    if r == 1.0:
-        return "logistic_l1", opts, params, lambda lam: {"C": 1 / lam["lambda"]}
-
-    def native(lam):
-        l1, l2 = lam["lambda_l1"], lam["lambda_l2"]
-        return {"C": 1 / (l1 + 2 * l2), "l1_ratio": l1 / (l1 + 2 * l2)}
-
-    del C
-    return "logistic_elastic_net", opts, params, native
+    algorithm = {0.0: "logistic_l2", 1.0: "logistic_l1"}.get(r, "logistic_elastic_net")
+    return algorithm, opts, params, _to_native("LogisticRegression", algorithm, X)
 
 
 def _linear_svc(est, X):
@@ -163,7 +157,7 @@ def _linear_svc(est, X):
         raise InputError("LinearSVC(penalty='l1') is not supported yet; only its L2 penalty is supported.")
     algo = "svm_hinge" if est.loss == "hinge" else "svm_squared_hinge"
     opts = {"intercept_scaling": float(est.intercept_scaling)} if est.fit_intercept else {"fit_intercept": False}
-    return algo, opts, _linear_params(est), lambda lam: {"C": 1 / (2 * lam["lambda"])}
+    return algo, opts, _linear_params(est), _to_native("LinearSVC", algo, X)
 
 
 def _svc_one_vs_one(est, K, y):
@@ -192,15 +186,15 @@ def _svc(est, X):
     _refuse_class_weight(est)
     if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked (see _leaf_problems)
         opts = _kernel_options(est, X)
-        return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, lambda lam: {"C": 1 / (2 * lam["lambda"])}
+        return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, _to_native("SVC", "kernel_svm_hinge", X)
     a = np.zeros(X.shape[0])
     a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
     opts = _kernel_options(est, X)
     params = {"dual_coef": a, "intercept": float(np.ravel(est.intercept_)[0])}
     if opts["kernel"] == "linear":
         return "svm_hinge", {"fit_intercept": True}, {"coef": est.coef_, "intercept": params["intercept"]}, \
-            lambda lam: {"C": 1 / (2 * lam["lambda"])}
-    return "kernel_svm_hinge", {**opts, "fit_intercept": True}, params, lambda lam: {"C": 1 / (2 * lam["lambda"])}
+            _to_native("SVC", "svm_hinge", X)
+    return "kernel_svm_hinge", {**opts, "fit_intercept": True}, params, _to_native("SVC", "kernel_svm_hinge", X)
 
 
 def _mlp(est, X):
@@ -213,25 +207,31 @@ def _mlp(est, X):
     if hasattr(est, "classes_"):
         if getattr(est, "out_activation_", "") not in ("logistic", "softmax"):
             raise InputError(f"MLPClassifier with output {est.out_activation_!r} (multi-label) is not supported.")
-        return "mlp_classification", opts, params, lambda lam: {"alpha": 2 * lam["lambda"]}
-    return "mlp_regression", opts, params, lambda lam: {"alpha": lam["lambda"]}
+        return "mlp_classification", opts, params, _to_native("MLPClassifier", "mlp_classification", X)
+    return "mlp_regression", opts, params, _to_native("MLPRegressor", "mlp_regression", X)
+
+
+#: SGD's (loss, penalty) → learner; SGD minimises the mean loss + alpha·R(w), named by :data:`registry.NATIVE`
+_SGD = {
+    ("squared_error", "l2"): "ridge", ("squared_error", "l1"): "lasso", ("squared_error", "elasticnet"): "elastic_net",
+    ("log_loss", "l2"): "logistic_l2", ("log_loss", "l1"): "logistic_l1",
+    ("log_loss", "elasticnet"): "logistic_elastic_net",
+    ("hinge", "l2"): "svm_hinge", ("squared_hinge", "l2"): "svm_squared_hinge",
+}
 
 
 def _sgd(est, X):
     _refuse_class_weight(est)
-    if est.penalty != "l2":
-        raise InputError(f"{type(est).__name__}(penalty={est.penalty!r}) is not supported; only penalty='l2'.")
     if getattr(est, "average", False):
         raise InputError(f"{type(est).__name__}(average=True) returns averaged iterates, no stationary point.")
-    n = _n(X)
-    if hasattr(est, "classes_"):
-        losses = {"log_loss": "logistic_l2", "hinge": "svm_hinge", "squared_hinge": "svm_squared_hinge"}
-        if est.loss not in losses:
-            raise InputError(f"SGDClassifier(loss={est.loss!r}) is not supported; use one of {sorted(losses)}.")
-        return losses[est.loss], {}, _linear_params(est), lambda lam: {"alpha": 2 * lam["lambda"] / n}
-    if est.loss != "squared_error":
-        raise InputError(f"SGDRegressor(loss={est.loss!r}) is not supported; use loss='squared_error'.")
-    return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"] / n}
+    kind = "SGDClassifier" if hasattr(est, "classes_") else "SGDRegressor"
+    algorithm = _SGD.get((est.loss, est.penalty))
+    if algorithm is None or (kind == "SGDRegressor") != LEARNERS[algorithm].regression:
+        pairs = [f"loss={loss!r} with penalty={pen!r}" for (loss, pen), a in _SGD.items()
+                 if (kind == "SGDRegressor") == LEARNERS[a].regression]
+        raise InputError(f"{kind}(loss={est.loss!r}, penalty={est.penalty!r}) is not supported; supported: "
+                         f"{'; '.join(pairs)}.")
+    return algorithm, {}, _linear_params(est), _to_native(kind, algorithm, X)
 
 
 def _dead_layer(est, X):
@@ -250,7 +250,7 @@ def _ridge_classifier(est, X):
     if getattr(est, "positive", False):
         raise InputError("RidgeClassifier(positive=True) is a constrained fit; its stationarity conditions are "
                          "inequalities.")
-    return "ridge", {}, _linear_params(est), lambda lam: {"alpha": lam["lambda"]}
+    return "ridge", {}, _linear_params(est), _to_native("RidgeClassifier", "ridge", X)
 
 
 def _encode_pm1(est, y):

@@ -314,6 +314,11 @@ def _search(dist, spend, x0, keys, est, X, y, to_native, span, budget, cache, th
                        options={"xatol": 1e-10, "fatol": 1e-14, "maxfev": budget * 3, "initial_simplex": simplex})
         best = res.x
     d = dist(best)
+    if d > REPLAY_RTOL and len(keys) == 2 and hasattr(to_native, "inverse"):
+        found = _round_pairs(est, X, y, to_native, dict(zip(keys, np.exp(best))), theta, spend)
+        if found is not None:
+            best, d = np.log([found[k] for k in keys]), 0.0
+            cache[tuple(np.round(best, 12))] = 0.0
     if d > 0 and len(keys) == 1:
         # not bit for bit: far off, search the round values around; within tolerance, try the few round values
         # right next to the best (the search can settle 1e-6 from the value, with an interval that misses it)
@@ -373,7 +378,8 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, spen
     whose training reproduces θ bit for bit is the one. Returns λ, or None."""
     from sklearn.base import clone
 
-    (param, native), = to_native({key: np.float64(lam)}).items()
+    at, at2 = to_native({key: np.float64(lam)}), to_native({key: np.float64(2 * lam)})
+    (param, native), = ((k, v) for k, v in at.items() if at2[k] != v)  # others are fixed (ElasticNet's l1_ratio = 1)
     if not (np.isfinite(native) and native > 0):
         return None
     k0 = int(np.floor(np.log10(native)))
@@ -401,6 +407,46 @@ def _round_values(est, X, y, to_native, key, lam, span, cache, theta, norm, spen
             continue
         if t.shape == theta.shape and np.array_equal(t, theta):  # bit for bit: the value itself
             return _invert(to_native, key, param, v, lam)
+    return None
+
+
+#: mixing ratios people choose (SGD's default 0.15, ElasticNet's 0.5, grids of tenths and quarters)
+_RATIOS = (0.5, 0.15, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 0.25, 0.75, 0.05, 0.95, 0.01, 0.99)
+
+
+def _round_pairs(est, X, y, to_native, lams: dict, theta, spend, limit=96):
+    """:func:`_round_values` for two λs named by a scale and a mixing ratio (``alpha``/``C`` and ``l1_ratio``):
+    round scales (the most common first) × round ratios, nearest the best point first. ``to_native.inverse``
+    maps a native pair back to λs. Returns the λs whose training reproduces θ bit for bit, or None."""
+    from sklearn.base import clone
+
+    at = to_native({k: np.float64(v) for k, v in lams.items()})
+    if set(at) != {"l1_ratio", "alpha"} and set(at) != {"l1_ratio", "C"} or not all(np.isfinite(list(at.values()))):
+        return None
+    (scale, value), = ((k, v) for k, v in at.items() if k != "l1_ratio")
+    if not value > 0:
+        return None
+    k0 = int(np.floor(np.log10(value)))
+    scales = {float(f"{m:g}e{k}") for k in range(k0 - 3, k0 + 4) for m in _ROUND}
+
+    def rank(pair):
+        v, r = pair
+        m = v / 10.0 ** np.floor(np.log10(v) + 1e-9)
+        tier = 0 if np.isclose(m, 1.0) else 1 if np.isclose(m, 2.0) or np.isclose(m, 5.0) else 2
+        return tier + (_RATIOS.index(r) > 1), abs(np.log(v / value)) + abs(r - at["l1_ratio"])
+
+    for v, r in sorted(((v, r) for v in scales for r in _RATIOS), key=rank)[:limit]:
+        spend()
+        try:
+            model = clone(est).set_params(**{scale: v, "l1_ratio": r})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X, y)
+            t = _theta(model)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            continue
+        if t.shape == theta.shape and np.array_equal(t, theta):
+            return {k: float(x) for k, x in to_native.inverse({scale: v, "l1_ratio": r}).items()}
     return None
 
 

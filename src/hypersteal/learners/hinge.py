@@ -10,6 +10,7 @@ from scipy import optimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import SVC
 
+from ..registry import native
 from ._numerics import _HINGE, _rel, _solve_psd
 from ._setup import _iters, _Setup, _with_column
 
@@ -18,7 +19,7 @@ def _svc(s: _Setup, kernel: str, X: np.ndarray) -> SVC:
     iters = -1 if s.o["max_iter"] is None else int(s.o["max_iter"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return SVC(kernel=kernel, C=1.0 / (2.0 * s.lam), tol=s.o["tol"], shrinking=True, cache_size=500,
+        return SVC(kernel=kernel, **native("SVC", s.name).at(s.lam), tol=s.o["tol"], shrinking=True, cache_size=500,
                    max_iter=iters).fit(X, s.y)
 
 

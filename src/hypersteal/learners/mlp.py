@@ -12,7 +12,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from ..objectives.neural import ACTIVATIONS
 from ..objectives.neural import sigmoid as _sigmoid
-from ..registry import LEARNERS
+from ..registry import LEARNERS, native
 from ._numerics import _rel, _warn_if_loose
 from ._setup import _iters, _Setup
 
@@ -217,10 +217,10 @@ def _fit_mlp(s: _Setup) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if regression:
-            m = MLPRegressor(alpha=lam, **kw).fit(X, Y)
+            m = MLPRegressor(**native("MLPRegressor", s.name).at(lam), **kw).fit(X, Y)
         else:
             target = np.argmax(Y2, axis=1) if Y2.shape[1] > 1 else Y2[:, 0]
-            m = MLPClassifier(alpha=2.0 * lam, **kw).fit(X, target)
+            m = MLPClassifier(**native("MLPClassifier", s.name).at(lam), **kw).fit(X, target)
     coefs, intercepts, rel = _polish_mlp(
         [np.array(W, dtype=float) for W in m.coefs_], [np.array(b, dtype=float) for b in m.intercepts_],
         X, Y2, lam, o["activation"], output, o["tol"], iters,

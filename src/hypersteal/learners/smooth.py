@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 from .._validation import (
     InputError,
 )
+from ..registry import native
 from ._numerics import (
     _LOGISTIC,
     _SQHINGE,
@@ -40,7 +41,7 @@ def _fit_ridge(s: _Setup) -> dict:
     scikit-learn's ``Ridge(alpha=λ, solver="cholesky")`` minimises exactly this (closed form).
     Multi-output y (n, t) gives coef (t, d) and intercept (t,).
     """
-    m = Ridge(alpha=s.lam, fit_intercept=s.o["fit_intercept"], solver="cholesky").fit(s.X, s.y)
+    m = Ridge(**native("Ridge", "ridge").at(s.lam), fit_intercept=s.o["fit_intercept"], solver="cholesky").fit(s.X, s.y)
     return {"coef": np.array(m.coef_, dtype=float), "intercept": _as_intercept(m.intercept_)}
 
 
@@ -52,14 +53,14 @@ def _as_intercept(c):
 def _fit_l1_regression(s: _Setup, lam1: float, lam2: float) -> dict:
     X, y, o = s.X, s.y, s.o
     n, d = X.shape
-    alpha = lam1 / (2 * n) + lam2 / n
     kw = {"fit_intercept": o["fit_intercept"], "tol": 1e-10, "max_iter": 100_000, "selection": "cyclic"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if lam2 == 0:
-            m = Lasso(alpha=alpha, **kw).fit(X, y)
+            m = Lasso(**native("Lasso", "lasso").at(lam1, n), **kw).fit(X, y)
         else:
-            m = ElasticNet(alpha=alpha, l1_ratio=(lam1 / (2 * n)) / alpha, **kw).fit(X, y)
+            m = ElasticNet(**native("ElasticNet", "elastic_net").at({"lambda_l1": lam1, "lambda_l2": lam2}, n),
+                           **kw).fit(X, y)
     Z, pen = _with_column(X, o["fit_intercept"], None)
     theta0 = np.append(m.coef_, m.intercept_) if o["fit_intercept"] else np.array(m.coef_, dtype=float)
     ridge = lam2 * pen
@@ -100,7 +101,7 @@ def _fit_kernel_ridge(s: _Setup) -> dict:
     """
     K, y, lam = s.K, s.y, s.lam
     if not s.o["fit_intercept"]:
-        m = KernelRidge(alpha=lam, kernel="precomputed").fit(K, y)
+        m = KernelRidge(**native("KernelRidge", "kernel_ridge").at(lam), kernel="precomputed").fit(K, y)
         return {"dual_coef": np.array(m.dual_coef_, dtype=float), "intercept": 0.0 if y.ndim == 1
                 else np.zeros(y.shape[1])}
     n = K.shape[0]
@@ -139,7 +140,8 @@ def _fit_logistic_l2(s: _Setup) -> dict:
     if scaling is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            m = LogisticRegression(C=1.0 / (2.0 * lam), fit_intercept=fit, solver="newton-cholesky",
+            m = LogisticRegression(**native("LogisticRegression", "logistic_l2").at(lam), fit_intercept=fit,
+                                   solver="newton-cholesky",
                                    tol=1e-12, max_iter=1000, **_logistic_l2_kwargs()).fit(X, y)
         theta0 = np.append(m.coef_.ravel(), m.intercept_) if fit else m.coef_.ravel().copy()
     theta, rel = _newton_linear(Z, y, _LOGISTIC, lam * pen, theta0, tol, iters)
@@ -165,7 +167,8 @@ def _fit_multinomial(s: _Setup) -> dict:
     labels = np.argmax(Y, axis=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        m = LogisticRegression(C=1.0 / (2.0 * lam), fit_intercept=fit, solver="lbfgs", tol=1e-12,
+        m = LogisticRegression(**native("LogisticRegression", "logistic_l2").at(lam), fit_intercept=fit,
+                               solver="lbfgs", tol=1e-12,
                                max_iter=300, **_logistic_l2_kwargs()).fit(X, labels)
     p = d + fit
     Z = np.hstack([X, np.ones((n, 1))]) if fit else X
@@ -291,7 +294,8 @@ def _fit_svm_squared_hinge(s: _Setup) -> dict:
     if not fit or scaling is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            m = LinearSVC(C=1.0 / (2.0 * lam), loss="squared_hinge", dual=False, tol=1e-12,
+            m = LinearSVC(**native("LinearSVC", "svm_squared_hinge").at(lam), loss="squared_hinge", dual=False,
+                          tol=1e-12,
                           fit_intercept=fit, intercept_scaling=scaling or 1.0, max_iter=10_000).fit(X, y)
         theta0 = m.coef_.ravel().copy()
         if fit:

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._validation import InputError
 from ..registry import LEARNERS as REGISTRY
-from ..registry import canonical_name
+from ..registry import canonical_name, native
 
 __all__ = ["Learner", "LEARNERS", "canonical", "make_estimator", "fit", "tune", "model_params", "score", "learner"]
 
@@ -105,34 +105,29 @@ def learner(name: str) -> Learner:
 
 
 def make_estimator(name: str, lam: float, n: int, *, passes: int = 10, seed: int = 0):
-    """A scikit-learn estimator minimising the paper's objective at λ on n rows."""
-    from sklearn.linear_model import Lasso, LogisticRegression, Ridge, SGDClassifier, SGDRegressor
-    from sklearn.svm import LinearSVC
+    """A scikit-learn estimator minimising the paper's objective at λ on n rows (its λ named as
+    :data:`hypersteal.registry.NATIVE` says)."""
+    from sklearn import linear_model, svm
 
-    lam = float(lam)
-    if name == "ridge":
-        return Ridge(alpha=lam, solver="cholesky")
-    if name == "lasso":
-        return Lasso(alpha=lam / (2 * n), tol=1e-6, max_iter=100_000)
-    if name == "logistic_l2":
-        return LogisticRegression(C=1 / (2 * lam), solver="lbfgs", tol=1e-6, max_iter=10_000)
-    if name == "logistic_l1":
-        return LogisticRegression(C=1 / lam, l1_ratio=1.0, solver="liblinear", tol=1e-6, max_iter=10_000,
-                                  intercept_scaling=1.0)
-    if name == "svm_squared_hinge":
-        return LinearSVC(C=1 / (2 * lam), loss="squared_hinge", dual="auto", tol=1e-4, max_iter=20_000,
-                         intercept_scaling=1.0)
-    if name == "svm_hinge":
-        return LinearSVC(C=1 / (2 * lam), loss="hinge", dual=True, tol=1e-4, max_iter=20_000, intercept_scaling=1.0)
-    if name == "sgd_ridge":
-        return SGDRegressor(alpha=lam / n, penalty="l2", max_iter=passes, tol=None, random_state=seed)
-    if name == "sgd_logistic_l2":
-        return SGDClassifier(loss="log_loss", alpha=2 * lam / n, penalty="l2", max_iter=passes, tol=None,
-                             random_state=seed)
-    if name == "sgd_logistic_l1":
-        return SGDClassifier(loss="log_loss", alpha=lam / n, penalty="l1", max_iter=passes, tol=None,
-                             random_state=seed)
-    raise KeyError(name)
+    sgd = {"penalty": "l2", "max_iter": passes, "tol": None, "random_state": seed}
+    liblinear = {"tol": 1e-4, "max_iter": 20_000, "intercept_scaling": 1.0}
+    table = {  # name → (estimator, learner, its other settings)
+        "ridge": ("Ridge", "ridge", {"solver": "cholesky"}),
+        "lasso": ("Lasso", "lasso", {"tol": 1e-6, "max_iter": 100_000}),
+        "logistic_l2": ("LogisticRegression", "logistic_l2", {"solver": "lbfgs", "tol": 1e-6, "max_iter": 10_000}),
+        "logistic_l1": ("LogisticRegression", "logistic_l1", {"l1_ratio": 1.0, "solver": "liblinear", "tol": 1e-6,
+                                                              "max_iter": 10_000, "intercept_scaling": 1.0}),
+        "svm_squared_hinge": ("LinearSVC", "svm_squared_hinge", {"loss": "squared_hinge", "dual": "auto", **liblinear}),
+        "svm_hinge": ("LinearSVC", "svm_hinge", {"loss": "hinge", "dual": True, **liblinear}),
+        "sgd_ridge": ("SGDRegressor", "ridge", sgd),
+        "sgd_logistic_l2": ("SGDClassifier", "logistic_l2", {"loss": "log_loss", **sgd}),
+        "sgd_logistic_l1": ("SGDClassifier", "logistic_l1", {"loss": "log_loss", **sgd, "penalty": "l1"}),
+    }
+    if name not in table:
+        raise KeyError(name)
+    estimator, learner, settings = table[name]
+    cls = getattr(linear_model, estimator, None) or getattr(svm, estimator)
+    return cls(**native(estimator, learner).at(float(lam), n), **settings)
 
 
 def fit(name: str, X: np.ndarray, y: np.ndarray, lam: float, *, passes: int = 10, seed: int = 0):
