@@ -24,8 +24,9 @@ import numpy as np
 from .._lazy import is_lazy
 from .._validation import InputError, check_array
 from ..attack import rejudge
+from ._searches import CV_ESTIMATORS, grid_notes
+from .replay import refine
 from .sklearn import (
-    CV_ESTIMATORS,
     SUPPORTED,
     Problem,
     as_precomputed,
@@ -34,7 +35,7 @@ from .sklearn import (
     leaf_notes,
     leaf_problems,
 )
-from .solvers import gap_intervals, glmnet_intervals, gradient_bound, refine
+from .solvers import gap_intervals, glmnet_intervals, gradient_bound
 
 __all__ = ["PerModelResult", "resolve", "steal_groups", "META_ESTIMATORS"]
 
@@ -411,7 +412,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
             "may not be the ones the model was fitted with, or the fit is not a minimum."
         )
     _weight_notes(parts[0], probs[0], result)
-    _grid_notes(parts[0].searched, result, probs[0].to_native)
+    grid_notes(parts[0].searched, result, probs[0].to_native)
     return result
 
 
@@ -461,53 +462,3 @@ def _weight_notes(part: Part, problem: Problem, result):
             f"sample_weight is uniform ({c:g} on every row): it scales the loss, which is the same fit as no weights "
             f"with λ divided by {c:g}; the model alone cannot tell the two apart{alt}."
         )
-
-
-def _consistent(name, vals, result, to_native):
-    """The searched values of a single-λ learner's ``name`` that its interval of consistent λ allows."""
-    if len(result.intervals) != 1 or any(lo > hi for lo, hi in result.intervals.values()):
-        return None
-    key, (lo, hi) = next(iter(result.intervals.items()))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ends = [to_native({key: np.float64(e)}).get(name, np.nan) for e in (lo, hi)]
-    a, b = np.nanmin(ends), np.nanmax(ends)
-    if not (np.isfinite(a) or np.isfinite(b)):
-        return None
-    a = a if np.isfinite(a) else -np.inf
-    b = b if np.isfinite(b) else np.inf
-    return vals[(vals >= a * (1 - 1e-9)) & (vals <= b * (1 + 1e-9))]
-
-
-def _grid_notes(searched: dict, result, to_native=None):
-    """Where the stolen value sits among the values a search tried: ``native[name + "_grid_index"]``."""
-    for name, values in searched.items():
-        if name not in result.native:
-            continue
-        vals = np.unique(np.asarray(values, dtype=float))
-        if not vals.size:
-            continue
-        v = result.native[name]
-        span = f"{vals.size} value(s) from {vals[0]:.4g} to {vals[-1]:.4g}"
-        if not np.isfinite(v):
-            ok = None if to_native is None else _consistent(name, vals, result, to_native)
-            which = "" if ok is None else (
-                f"; the searched values consistent with the model: {', '.join(f'{x:.4g}' for x in ok)}" if ok.size
-                else "; none of the searched values is consistent with the model")
-            result.warnings.append(f"the search tried {name} among {span}; the stolen {name} is undetermined{which}.")
-            continue
-        positive = np.all(vals > 0) and v > 0
-        dist = np.abs(np.log(vals) - np.log(v)) if positive else np.abs(vals - v)
-        i = int(np.argmin(dist))
-        rel = abs(vals[i] - v) / max(abs(vals[i]), 1e-300)
-        tol = max(1e-4, 10 * result.residual)
-        if rel > tol:
-            result.warnings.append(
-                f"the stolen {name} = {v:.6g} is none of the searched values ({span}; nearest {vals[i]:.6g}): the "
-                "model's parameters were not fitted at a searched value, or the fit is not a minimum."
-            )
-            continue
-        result.native[f"{name}_grid_index"] = i
-        where = f"searched value {i + 1} of {vals.size} in ascending order ({vals[0]:.4g} … {vals[-1]:.4g})"
-        if vals.size > 1 and i in (0, vals.size - 1):
-            where += f"; at the {'low' if i == 0 else 'high'} edge of the grid: the best value may lie beyond it"
-        result.warnings.append(f"{name} = {v:.6g} is {where}.")

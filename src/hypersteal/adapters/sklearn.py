@@ -32,7 +32,6 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -280,75 +279,6 @@ SUPPORTED = {
     "RidgeClassifier": _ridge_classifier,
 }
 
-# ---------------------------------------------------------------------------------------------- CV estimators
-# A CV estimator refit on all the data at its chosen hyperparameters is the plain estimator at those values:
-# each is read as a stand-in of its plain class, with the values it searched.
-
-
-def _cv_ridge(est):
-    if np.ndim(est.alpha_) and np.size(est.alpha_) > 1 and not hasattr(est, "classes_"):
-        alpha = np.asarray(est.alpha_, dtype=float)  # alpha_per_target: one learner per target
-    else:
-        alpha = float(np.ravel(est.alpha_)[0])
-    view = SimpleNamespace(alpha=alpha, positive=False, coef_=est.coef_, intercept_=est.intercept_,
-                           fit_intercept=est.fit_intercept)
-    kind = "Ridge"
-    if hasattr(est, "classes_"):
-        view.classes_, view.class_weight, kind = est.classes_, getattr(est, "class_weight", None), "RidgeClassifier"
-    return kind, view, {"alpha": np.ravel(np.asarray(est.alphas, dtype=float))}
-
-
-def _cv_lasso(est, enet=False):
-    view = SimpleNamespace(alpha=float(est.alpha_), positive=est.positive, coef_=est.coef_, intercept_=est.intercept_,
-                           max_iter=est.max_iter, n_iter_=est.n_iter_)
-    alphas = np.asarray(est.alphas_, dtype=float)
-    searched = {}
-    if enet:
-        ratios = np.atleast_1d(np.asarray(est.l1_ratio, dtype=float))
-        view.l1_ratio = float(est.l1_ratio_)
-        if alphas.ndim == 2:  # one path per l1_ratio: the alphas searched with the chosen one
-            alphas = alphas[int(np.flatnonzero(ratios == est.l1_ratio_)[0])]
-        searched["l1_ratio"] = ratios
-    searched["alpha"] = alphas
-    return ("ElasticNet" if enet else "Lasso"), view, searched
-
-
-def _cv_logistic(est):
-    if not getattr(est, "refit", True):
-        raise InputError(
-            "LogisticRegressionCV(refit=False) keeps the average of the folds' coefficients, which is the minimum of "
-            "no single fit; refit with refit=True (the default) to steal C."
-        )
-    C = np.unique(np.ravel(est.C_))
-    if C.size > 1:
-        raise InputError(
-            f"This LogisticRegressionCV chose a different C per class ({np.ravel(est.C_)}); steal each class's "
-            "binary model separately (LogisticRegression(C=C_[k]) on y == classes_[k])."
-        )
-    r = getattr(est, "l1_ratio_", None)
-    r = np.ravel(r)[0] if r is not None and np.size(r) else None
-    view = SimpleNamespace(C=float(C[0]), l1_ratio=0.0 if r is None else float(r), penalty="deprecated",
-                           solver=est.solver, fit_intercept=est.fit_intercept, intercept_scaling=est.intercept_scaling,
-                           class_weight=est.class_weight, coef_=est.coef_, intercept_=est.intercept_,
-                           classes_=est.classes_)
-    if getattr(est, "penalty", "deprecated") in ("l1", "l2"):
-        view.penalty = est.penalty
-    searched = {"C": np.asarray(est.Cs_, dtype=float)}
-    ratios = getattr(est, "l1_ratios_", None)
-    if ratios is not None and np.size(ratios) and not any(v is None for v in np.ravel(ratios)):
-        searched["l1_ratio"] = np.asarray(ratios, dtype=float)
-    return "LogisticRegression", view, searched
-
-
-#: CV estimator class name → (plain class name, stand-in at the chosen values, searched values by native name)
-CV_ESTIMATORS = {
-    "RidgeCV": _cv_ridge,
-    "RidgeClassifierCV": _cv_ridge,
-    "LassoCV": _cv_lasso,
-    "ElasticNetCV": lambda est: _cv_lasso(est, enet=True),
-    "LogisticRegressionCV": _cv_logistic,
-}
-
 #: estimators whose loss is a squared error, where known sample weights fold into the rows exactly:
 #: "sum" — Σ w_i r_i² as given; "mean" — scikit-learn rescales the weights to sum to n first
 WEIGHTED = {"Ridge": "sum", "RidgeClassifier": "sum", "Lasso": "mean", "ElasticNet": "mean"}
@@ -533,7 +463,7 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
     replay : "auto", False, or seconds
         Where the stationarity conditions give no exact answer (default tolerances, SGD, Adam, a solver
         stopped at ``max_iter``), train the estimator again at candidate values and keep the one that
-        reproduces its parameters (:mod:`hypersteal.adapters.solvers`); tens of trainings, for at most
+        reproduces its parameters (:mod:`hypersteal.adapters.replay`); tens of trainings, for at most
         ``REPLAY_BUDGET`` (60) seconds with "auto", or the seconds given. False: never.
     sample_weight : array-like of shape (n,), optional
         The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
