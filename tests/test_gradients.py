@@ -115,3 +115,24 @@ def test_objective_value_is_loss_plus_penalties():
     w = np.arange(D) - 2.0
     expected = np.sum((Y_REG - X @ w - 0.5) ** 2) + 0.3 * np.abs(w).sum() + 0.7 * (w @ w)
     assert objective.value(data, params, [0.3, 0.7]) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic", "squared_hinge"])
+def test_loss_second_derivatives_match_finite_differences(loss):
+    """The losses' per-score ∂²ℓ/∂f² (Newton's method in the trainers) against differences of the gradient,
+    away from the squared hinge's kink."""
+    from hypersteal.objectives.base import LOGISTIC, SquaredHingeLoss, SquaredLoss
+
+    L = {"squared": SquaredLoss(), "logistic": LOGISTIC, "squared_hinge": SquaredHingeLoss()}[loss]
+    F = np.random.default_rng(2).normal(size=50) * 2
+    Y = {"squared": np.random.default_rng(3).normal(size=50), "logistic": (F > 0.3).astype(float),
+         "squared_hinge": np.where(F > 0.3, 1.0, -1.0)}[loss]
+    keep = np.abs(Y * F - 1) > 1e-3  # off the squared hinge's kink
+    F, Y = F[keep], Y[keep]
+    h = 1e-6
+    fd = (L.grad(F + h, Y) - L.grad(F - h, Y)) / (2 * h)
+    g, H = L.derivatives(F, Y)
+    assert np.allclose(H, fd, rtol=1e-6, atol=1e-8)
+    assert np.allclose(H, L.hess(F, Y)) and np.allclose(g, L.grad(F, Y))
+    fd1 = np.array([(L.value(F + h * e, Y) - L.value(F - h * e, Y)) / (2 * h) for e in np.eye(len(F))])
+    assert np.allclose(g, fd1, rtol=1e-6, atol=1e-7)

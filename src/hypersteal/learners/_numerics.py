@@ -7,9 +7,10 @@ import warnings
 
 import numpy as np
 from scipy import linalg
-from scipy.special import expit, log_expit
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
+
+from ..objectives.base import LOGISTIC, HingeLoss, Loss, SquaredHingeLoss, SquaredLoss
 
 _TINY = np.finfo(float).tiny
 
@@ -31,58 +32,9 @@ def _single_blas_thread(func):
 
 
 # =========================================================================== losses on scores f
+# the objectives' own losses (value, gradient and the second derivative Newton's method needs)
 
-
-class _Loss:
-    """Σ_i ℓ(y_i, f_i) for one score per row, with ∂ℓ/∂f_i and a (generalised) ∂²ℓ/∂f_i²."""
-
-    def value(self, f: np.ndarray, y: np.ndarray) -> float:
-        raise NotImplementedError
-
-    def derivatives(self, f: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
-
-
-class _Squared(_Loss):
-    """Σ (y − f)²."""
-
-    def value(self, f, y):
-        return float(np.sum((y - f) ** 2))
-
-    def derivatives(self, f, y):
-        return 2.0 * (f - y), np.full_like(f, 2.0)
-
-
-class _Logistic(_Loss):
-    """Σ CE(y, σ(f)) = Σ log(1 + e^f) − y f, y ∈ {0, 1}."""
-
-    def value(self, f, y):
-        return float(-np.sum(y * log_expit(f) + (1.0 - y) * log_expit(-f)))
-
-    def derivatives(self, f, y):
-        p = expit(f)
-        return p - y, p * (1.0 - p)
-
-
-class _SquaredHinge(_Loss):
-    """Σ max(0, 1 − y f)², y ∈ {−1, +1}; its second derivative is 2 on S = {y f < 1}, else 0."""
-
-    def value(self, f, y):
-        return float(np.sum(np.maximum(0.0, 1.0 - y * f) ** 2))
-
-    def derivatives(self, f, y):
-        m = np.maximum(0.0, 1.0 - y * f)
-        return -2.0 * y * m, 2.0 * (m > 0)
-
-
-class _Hinge(_Loss):
-    """Σ max(0, 1 − y f), y ∈ {−1, +1} (value only: libsvm fits it)."""
-
-    def value(self, f, y):
-        return float(np.sum(np.maximum(0.0, 1.0 - y * f)))
-
-
-_SQUARED, _LOGISTIC, _SQHINGE, _HINGE = _Squared(), _Logistic(), _SquaredHinge(), _Hinge()
+_SQUARED, _LOGISTIC, _SQHINGE, _HINGE = SquaredLoss(), LOGISTIC, SquaredHingeLoss(), HingeLoss()
 
 # =========================================================================== small numerics
 
@@ -163,7 +115,7 @@ def _warn_if_loose(name: str, rel: float, tol: float) -> None:
 # =========================================================================== smooth problems
 
 
-def _newton_linear(Z, y, loss: _Loss, ridge, theta, tol, max_iter):
+def _newton_linear(Z, y, loss: Loss, ridge, theta, tol, max_iter):
     """Minimise ``loss(Zθ) + Σ_j ridge_j θ_j²`` (ridge_j = 0 on unpenalised coordinates)."""
 
     def value(th):
@@ -180,7 +132,7 @@ def _newton_linear(Z, y, loss: _Loss, ridge, theta, tol, max_iter):
     return _damped_newton(value, step, theta, tol, max_iter)
 
 
-def _newton_kernel(K, y, loss: _Loss, lam, fit_intercept, theta, tol, max_iter):
+def _newton_kernel(K, y, loss: Loss, lam, fit_intercept, theta, tol, max_iter):
     """Minimise ``loss(Kα + c) + λαᵀKα`` over θ = (α, c) in representer form.
 
     ∇_α F = K(g + 2λα) and ∂F/∂c = Σ g with g = ∂loss/∂f, so Newton's equations, with the common
@@ -267,7 +219,7 @@ def _quadratic_l1(H, q, lam1, pen, u, max_iter=10_000):
     return u
 
 
-def _l1_newton(Z, y, loss: _Loss, lam1, ridge, pen, theta, tol, max_iter):
+def _l1_newton(Z, y, loss: Loss, lam1, ridge, pen, theta, tol, max_iter):
     """Minimise ``F(θ) = loss(Zθ) + Σ_j ridge_j θ_j² + λ₁ Σ_{j∈pen} |θ_j|`` exactly.
 
     Proximal Newton (as liblinear's newGLMNET, Yuan, Ho & Lin 2012): each step minimises the

@@ -16,6 +16,7 @@ from sklearn.svm import LinearSVC
 from .._validation import (
     InputError,
 )
+from ..objectives.base import Loss
 from ..registry import native
 from ._numerics import (
     _LOGISTIC,
@@ -23,7 +24,6 @@ from ._numerics import (
     _SQUARED,
     _damped_newton,
     _l1_newton,
-    _Loss,
     _newton_kernel,
     _newton_linear,
     _rel,
@@ -252,7 +252,7 @@ def _fit_kernel_svm_squared_hinge(s: _Setup) -> dict:
     return _fit_kernel_smooth(s, _SQHINGE)
 
 
-def _fit_kernel_smooth(s: _Setup, loss: _Loss) -> dict:
+def _fit_kernel_smooth(s: _Setup, loss: Loss) -> dict:
     K, y, o = s.K, s.y, s.o
     n = K.shape[0]
     fit = o["fit_intercept"]

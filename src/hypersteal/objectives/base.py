@@ -81,6 +81,14 @@ class Loss:
     def grad(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def hess(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """∂²ℓ/∂f² per score (a generalised second derivative where ℓ has kinks), for Newton's method."""
+        raise NotImplementedError(f"the {self.name} loss has no second derivative")
+
+    def derivatives(self, F: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(:meth:`grad`, :meth:`hess`) together: what a Newton step needs."""
+        return self.grad(F, Y), self.hess(F, Y)
+
 
 class SquaredLoss(Loss):
     """Σ (y − f)², gradient 2(f − y)."""
@@ -92,6 +100,9 @@ class SquaredLoss(Loss):
 
     def grad(self, F, Y):
         return 2.0 * (F - Y)
+
+    def hess(self, F, Y):
+        return np.full_like(F, 2.0, dtype=float)
 
 
 class LogisticLoss(Loss):
@@ -105,6 +116,14 @@ class LogisticLoss(Loss):
 
     def grad(self, F, Y):
         return expit(F) - Y
+
+    def hess(self, F, Y):
+        p = expit(F)
+        return p * (1.0 - p)
+
+    def derivatives(self, F, Y):
+        p = expit(F)
+        return p - Y, p * (1.0 - p)
 
 
 class MultinomialLoss(Loss):
@@ -146,6 +165,10 @@ class SquaredHingeLoss(Loss):
 
     def grad(self, F, Y):
         return -2.0 * Y * np.maximum(0.0, 1.0 - Y * F)
+
+    def hess(self, F, Y):
+        """2 on S = {y f < 1}, else 0."""
+        return 2.0 * (Y * F < 1.0)
 
 
 class HingeLoss(Loss):
