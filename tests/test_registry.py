@@ -7,6 +7,7 @@ Ground truth for the round trips is the λ handed to the trainer (scikit-learn o
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -350,3 +351,32 @@ def test_conventions_page_states_every_native_mapping():
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     for m in NATIVES:
         assert any(f"`{m.estimator}(" in row and m.formula in row for row in rows), (m.estimator, m.formula)
+
+
+@pytest.mark.parametrize("rec", [r for r in RECORDS if r.trainer], ids=[r.name for r in RECORDS if r.trainer])
+def test_cli_steal_round_trip(rec, tmp_path):
+    """`hypersteal steal` on files, for every learner: the λ it trained at, in the JSON it prints."""
+    from typer.testing import CliRunner
+
+    from hypersteal.cli import app
+    from hypersteal.io import save_params
+
+    X, y = _data(rec)
+    opts = _options(rec, X.shape[1])
+    lam = 1.0
+    params = learners.train(rec.name, X, y, _lam(rec, lam), **opts)
+    np.savez(tmp_path / "data.npz", X=X, y=y)
+    save_params(tmp_path / "params.npz", params)
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in opts.items() if k != "hidden_layer_sizes"]
+    out = CliRunner().invoke(app, ["steal", "-a", rec.paper, "--data", str(tmp_path / "data.npz"), "--params",
+                                   str(tmp_path / "params.npz"), "--json", *flags])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    if (rec.name, lam) in UNDETERMINED:
+        assert report["status"] == "not_identifiable", out.stdout
+        lo, hi = report["intervals"]["lambda"]
+        assert lo <= lam <= (np.inf if hi is None else hi), out.stdout
+        return
+    assert report["status"] == "exact", out.stdout
+    for v in report["lambdas"].values():
+        assert v == pytest.approx(lam, rel=1e-5)
