@@ -105,13 +105,14 @@ def _is_sparse(a) -> bool:
 
 
 def check_sparse(a, name: str, *, finite: bool = True):
-    """A scipy.sparse matrix as CSR float64, 2-D and non-empty (its stored values finite)."""
+    """A scipy.sparse matrix as CSR float64, 2-D and non-empty (its stored values finite). A float64 CSR
+    matrix is used as it is (no copy); other formats and dtypes are converted once, never densified."""
     import scipy.sparse as sp
 
     a = sp.csr_matrix(a)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, got a sparse matrix of dtype {a.dtype}.")
-    a = a.astype(np.float64)
+    a = a.astype(np.float64, copy=False)
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise InputError(f"{name} is empty (shape {a.shape}); pass at least one value.")
     if finite:
