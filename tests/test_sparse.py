@@ -252,6 +252,22 @@ def test_ridge_on_an_x_of_800_gb_dense_runs_in_memory_of_the_order_of_x():
     assert peak < x_bytes + 6 * 8 * (n + d), f"peak {peak / 1e6:.0f} MB, X {x_bytes / 1e6:.0f} MB"
 
 
+def test_steal_from_estimator_on_an_x_of_800_gb_dense_runs_in_memory_of_the_order_of_x():
+    """The estimator path (adapters) too: a Ridge holding the exact minimum (written into it: fitting one
+    would cost more than the test)."""
+    X, g = _huge_sparse()
+    n, d = X.shape
+    r = g.normal(size=n)
+    w = X.T @ r / 4.0
+    y = X @ w + r
+    est = Ridge(alpha=4.0, fit_intercept=False)
+    est.coef_, est.intercept_, est.n_features_in_ = w, 0.0, d
+    result, peak = _traced_peak(lambda: hypersteal.steal_from_estimator(est, X, y))
+    x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    assert result.status is Status.EXACT and result.native["alpha"] == pytest.approx(4.0, rel=1e-9)
+    assert peak < x_bytes + 6 * 8 * (n + d), f"peak {peak / 1e6:.0f} MB, X {x_bytes / 1e6:.0f} MB"
+
+
 @pytest.mark.parametrize("algorithm", ["logistic_l2", "svm_squared_hinge"])
 def test_classifiers_on_an_x_of_800_gb_dense_run_in_memory_of_the_order_of_x(algorithm):
     X, g = _huge_sparse()
