@@ -221,6 +221,18 @@ def test_save_data_refuses_what_would_need_pickle(tmp_path):
 # ------------------------------------------------------------------ X is never densified
 
 
+@pytest.mark.parametrize("kind", [sp.csr_matrix, sp.csc_matrix, sp.csr_array, sp.csc_array])
+def test_float64_csr_and_csc_are_used_without_a_copy(kind):
+    from hypersteal._validation import check_sparse
+
+    X = kind(_data("regression")[0])
+    checked = check_sparse(X, "X")
+    assert checked.format == X.format and np.shares_memory(checked.data, X.data)
+    assert np.shares_memory(checked.indices, X.indices)
+    as_int = check_sparse(kind(X.astype(np.int64)), "X")  # another dtype: converted once
+    assert as_int.dtype == np.float64 and as_int.format == X.format
+
+
 def _huge_sparse(n=1_000_000, d=100_000, nnz=1_000_000, seed=11):
     """An n × d CSR matrix whose dense form would need n·d·8 bytes (800 GB at the defaults)."""
     g = np.random.default_rng(seed)
@@ -238,8 +250,10 @@ def _traced_peak(fn):
         tracemalloc.stop()
 
 
-def test_ridge_on_an_x_of_800_gb_dense_runs_in_memory_of_the_order_of_x():
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_ridge_on_an_x_of_800_gb_dense_runs_in_memory_of_the_order_of_x(fmt):
     X, g = _huge_sparse()
+    X = X.asformat(fmt)
     n, d = X.shape
     lam = 5.0
     r = g.normal(size=n)
