@@ -41,7 +41,7 @@ class Objective:
     penalties: tuple[Penalty, ...] = ()
     #: option name → default; anything else is refused
     option_defaults: dict = {}
-    #: whether X may be scipy.sparse (eager) or a Dask array of scipy.sparse chunks
+    #: whether Dask chunks may be scipy.sparse matrices (an eager sparse X is for each prepare() to take or refuse)
     accepts_sparse = False
 
     def __init__(self, **options):
