@@ -5,6 +5,7 @@
     python benchmarks/run.py --only out_of_core --rows 100000000 --chunk 1000000 --workers 2
     python benchmarks/run.py --only speed    # sections: speed, out_of_core, extraction
     python benchmarks/run.py --only extraction   # ReLU MLPs d ∈ {10, 50, 64, 100}; --full adds 100×128, 784×20
+    python benchmarks/run.py --only sparse   # 10⁵ × 10⁵ scipy.sparse X, density 10⁻³ (benchmarks/sparse_text.py)
 
 Out of core: ridge and logistic regression over rows × 10 float64 features kept as one .npy file per
 chunk, written chunk by chunk (never all in memory) to a temporary directory (``$HYPERSTEAL_BENCH_DIR``
@@ -395,10 +396,20 @@ def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
     return rows
 
 
+def sparse(repeats: int):
+    """Text-sized scipy.sparse data (10⁵ × 10⁵, density 10⁻³): see benchmarks/sparse_text.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sparse_text", Path(__file__).with_name("sparse_text.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run(repeats=repeats)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="the issue's sizes (10⁸-row out-of-core set)")
-    parser.add_argument("--only", nargs="*", default=None, help="speed, out_of_core, extraction")
+    parser.add_argument("--only", nargs="*", default=None, help="speed, out_of_core, extraction, sparse")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results.json")
     parser.add_argument("--rows", type=int, default=None,
@@ -420,7 +431,8 @@ def main(argv=None):
     rows = args.rows or (10_000_000 if quick else 100_000_000)
     sections = {"speed": lambda: speed(quick, args.repeats),
                 "out_of_core": lambda: out_of_core(rows, args.chunk, args.workers),
-                "extraction": lambda: extraction(quick)}
+                "extraction": lambda: extraction(quick),
+                "sparse": lambda: sparse(args.repeats)}
     results = {
         "mode": "full" if args.full else "quick",
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),

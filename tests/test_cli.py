@@ -340,3 +340,11 @@ def test_unsupported_estimator_in_skops_file_is_named_before_any_trust_advice(fi
     line = out.stderr.strip()
     assert "holds a HuberRegressor, which hypersteal does not support" in line and "Ridge" in line
     assert "--trust" not in line and len(line.splitlines()) == 1
+
+
+def test_data_help_says_sparse_npz_files_are_read():
+    out = run("steal", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "scipy.sparse.save_npz" in text and "hypersteal.io.save_data(path, X, y)" in text
+    assert "X dense or scipy.sparse" in " ".join(run("identify", "--help").stdout.split())

@@ -6,6 +6,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from dask.distributed import Client, LocalCluster
 
 import hypersteal
@@ -121,3 +122,62 @@ def test_cli_reads_parquet_lazily(tmp_path):
                           str(tmp_path / "ridge.npz"), "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["lambdas"]["lambda"] == pytest.approx(3.0, rel=1e-9)
+
+
+# ------------------------------------------------------------------ scipy.sparse chunks (linear learners)
+
+Xs = sp.random(400, 12, density=0.3, random_state=4, format="csr")
+ys_reg = Xs @ rng.normal(size=12) + 0.1 * rng.normal(size=400)
+ys_bin = (ys_reg > np.median(ys_reg)).astype(int)
+ys_multi = np.digitize(ys_reg, np.quantile(ys_reg, [1 / 3, 2 / 3]))
+SPARSE_CASES = [("ridge", ys_reg, {}), ("lasso", ys_reg, {}), ("elastic_net", ys_reg, {}),
+                ("logistic_l2", ys_bin, {}), ("logistic_l2", ys_multi, {}), ("logistic_l1", ys_bin, {}),
+                ("svm_squared_hinge", ys_bin, {"intercept_scaling": 2.0})]
+
+
+@pytest.mark.parametrize("algorithm,y,opts", SPARSE_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(SPARSE_CASES)])
+def test_sparse_chunks_match_the_eager_sparse_attack(client, algorithm, y, opts):
+    lam = (0.05, 0.3) if algorithm == "elastic_net" else 0.05 if algorithm == "lasso" else 0.7
+    params = train(algorithm, Xs.toarray(), y, lam, **opts)
+    eager = hypersteal.steal(algorithm, Xs, y, params, **opts)
+    Xd = da.from_array(Xs, chunks=(64, 5), asarray=False)  # csr chunks, columns split: rechunked inside
+    assert Xd.blocks[0, 0].compute().format == "csr"
+    lazy = hypersteal.steal(algorithm, Xd, da.from_array(y, chunks=50), params, **opts)
+    assert lazy.status is eager.status
+    for k, v in eager.estimate.items():
+        assert lazy.estimate[k] == pytest.approx(v, rel=1e-10)
+    assert lazy.residual == pytest.approx(eager.residual, rel=1e-6, abs=1e-14)
+
+
+def test_sparse_chunks_are_never_densified():
+    """2·10⁵ × 10⁵ in two chunks: one chunk dense would be 80 GB; the attack's peak stays near X's own bytes."""
+    n, d, nnz, lam = 200_000, 100_000, 400_000, 3.0
+    g = np.random.default_rng(7)
+    X = sp.csr_matrix((g.random(nnz), (g.integers(0, n, nnz), g.integers(0, d, nnz))), shape=(n, d))
+    r = g.normal(size=n)
+    w = X.T @ r / lam  # ridge's stationarity 2Xᵀ(Xw − y) + 2λw = 0 holds exactly for y = Xw + r
+    y = X @ w + r
+    Xd = da.from_array(X, chunks=(n // 2, -1), asarray=False)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        tracemalloc.start()
+        result = hypersteal.steal("ridge", Xd, da.from_array(y, chunks=n // 2), {"coef": w})
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    assert result.lam == pytest.approx(lam, rel=1e-9)
+    assert peak < 4 * (x_bytes + 8 * (n + d)), f"peak {peak / 1e6:.1f} MB vs X {x_bytes / 1e6:.1f} MB"
+
+
+def test_learners_that_need_dense_chunks_say_so():
+    Xd = da.from_array(Xs, chunks=(100, -1), asarray=False)
+    params = {"coefs": [np.zeros((12, 3)), np.zeros((3, 1))], "intercepts": [np.zeros(3), np.zeros(1)]}
+    with pytest.raises(InputError, match=r"mlp_regression takes dense Dask chunks.*map_blocks"):
+        hypersteal.steal("mlp_regression", Xd, ys_reg, params)
+
+
+def test_nan_in_a_sparse_chunk_is_reported():
+    Xn = Xs.copy()
+    Xn.data[5] = np.nan
+    with pytest.raises(InputError, match="NaN or infinite"):
+        hypersteal.steal("ridge", da.from_array(Xn, chunks=(100, -1), asarray=False), ys_reg,
+                         {"coef": np.ones(12)})

@@ -3,6 +3,8 @@
 Every loss gradient hypersteal needs is a sum over rows, so for a Dask X it is computed per
 row-chunk with the same numpy code and summed: one pass, memory bounded by a few chunks, on the
 default scheduler or whatever ``dask.distributed.Client`` is active. Dask is imported lazily.
+The linear learners also take chunks that are scipy.sparse matrices (e.g.
+``da.from_array(X_csr, chunks=(100_000, -1), asarray=False)``), reduced as they are, never densified.
 """
 
 from __future__ import annotations
@@ -11,12 +13,28 @@ import numpy as np
 
 from ._validation import InputError
 
-__all__ = ["is_lazy", "as_row_chunks", "chunk_sum", "lazy_classes"]
+__all__ = ["is_lazy", "as_row_chunks", "chunk_sum", "lazy_classes", "sparse_chunks", "refuse_sparse_chunks"]
 
 
 def is_lazy(a) -> bool:
     """True for Dask arrays, DataFrames and Series."""
     return type(a).__module__.split(".")[0] == "dask"
+
+
+def sparse_chunks(X) -> bool:
+    """True for a Dask array whose chunks are scipy.sparse matrices (as its meta says)."""
+    from scipy.sparse import issparse
+
+    return issparse(getattr(X, "_meta", None))
+
+
+def refuse_sparse_chunks(name: str):
+    """The error for sparse Dask chunks given to a learner that needs dense ones."""
+    return InputError(
+        f"{name} takes dense Dask chunks, and X's chunks are scipy.sparse matrices (the linear learners take them "
+        "as they are); densify them with X.map_blocks(lambda b: b.toarray(), dtype=float) if the dense chunks fit "
+        "in memory."
+    )
 
 
 def _to_array(a, name):

@@ -105,13 +105,15 @@ def _is_sparse(a) -> bool:
 
 
 def check_sparse(a, name: str, *, finite: bool = True):
-    """A scipy.sparse matrix as CSR float64, 2-D and non-empty (its stored values finite)."""
+    """A scipy.sparse matrix as a float64 CSR or CSC matrix, 2-D and non-empty (its stored values finite). A
+    float64 CSR or CSC matrix (or array) is used as it is (no copy); other formats are converted to CSR, other
+    dtypes to float64, once; nothing is densified."""
     import scipy.sparse as sp
 
-    a = sp.csr_matrix(a)
+    a = sp.csc_matrix(a) if getattr(a, "format", None) == "csc" else sp.csr_matrix(a)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, got a sparse matrix of dtype {a.dtype}.")
-    a = a.astype(np.float64)
+    a = a.astype(np.float64, copy=False)
     if a.shape[0] == 0 or a.shape[1] == 0:
         raise InputError(f"{name} is empty (shape {a.shape}); pass at least one value.")
     if finite:
@@ -133,7 +135,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
 def check_X_y(X, y, *, y_ndim: tuple[int, ...] = (1,), finite_X: bool = True,
               accept_sparse: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Check the training data: X is (n, d), y has n rows, both finite (X's check may be deferred). With
-    ``accept_sparse``, a scipy.sparse X stays sparse (CSR)."""
+    ``accept_sparse``, a scipy.sparse X stays sparse (CSR or CSC, see :func:`check_sparse`)."""
     X = check_sparse(X, "X", finite=finite_X) if accept_sparse and _is_sparse(X) else \
         check_array(X, "X", ndim=2, finite=finite_X)
     y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)

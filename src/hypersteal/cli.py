@@ -100,13 +100,18 @@ Pass the model in exactly one way:
 
 \b
 --data: .csv, .csv.gz or .parquet with --target naming the target column
-(every other column must be a numeric feature); .npz with arrays X and y;
-or a folder or glob of .parquet files, read lazily with Dask.
+(every other column must be a numeric feature); .npz with arrays X and y,
+or a sparse X (the arrays scipy.sparse.save_npz writes) and y, as
+hypersteal.io.save_data(path, X, y) writes it: read sparse, never densified
+(linear learners); or a folder or glob of .parquet files, read lazily
+with Dask.
 Exit status: 0 success, 2 bad input.
 """
 
 
-# the model options `steal` and `identify` share
+# the data and model options `steal` and `identify` share
+_DATA = typer.Option(..., "--data", metavar="FILE",
+                     help="Training data: .csv, .parquet or .npz (X dense or scipy.sparse, and y).")
 _TARGET = typer.Option(None, "--target", metavar="COLUMN", help="Target column of a CSV/Parquet file.")
 _KERNEL = typer.Option(None, metavar="NAME", help="Kernel of a kernel model: linear, rbf, poly, sigmoid, laplacian.")
 _GAMMA = typer.Option(None, metavar="FLOAT", help="Kernel gamma (scikit-learn's).")
@@ -124,7 +129,7 @@ def steal(
         None, "--algorithm", "-a", metavar="NAME",
         help="Learner: ridge, RR, SVM-RHL, ... (see `hypersteal algorithms`; not needed with --model)."
     ),
-    data: str = typer.Option(..., "--data", metavar="FILE", help="Training data: .csv, .parquet or .npz (X, y)."),
+    data: str = _DATA,
     params: str | None = typer.Option(None, "--params", metavar="FILE",
                                       help="Learned parameters: .npz or .json (schema above)."),
     model: str | None = typer.Option(
@@ -368,7 +373,7 @@ consistent), 4 no match (no learner is stationary), 2 bad input.
 
 @app.command(help=_IDENTIFY_HELP)
 def identify(
-    data: str = typer.Option(..., "--data", metavar="FILE", help="Training data: .csv, .parquet or .npz (X, y)."),
+    data: str = _DATA,
     params: str = typer.Option(..., "--params", metavar="FILE", help="Learned parameters: .npz or .json."),
     target: str | None = _TARGET,
     task: str | None = typer.Option(None, metavar="TASK",
@@ -387,6 +392,7 @@ def identify(
                          intercept_scaling=intercept_scaling).items()
         if v is not None
     }
+    X = None
     try:
         from hypersteal.identification import identify as run_identify
         from hypersteal.io import load_data, load_params
@@ -394,6 +400,10 @@ def identify(
         X, y = load_data(data, target)
         found = run_identify(X, y, load_params(params), task=task, **options)
     except (ValueError, TypeError) as exc:
+        if "scipy.sparse matrix" in str(exc) and hasattr(X, "nnz"):  # the message's X.toarray() is for Python
+            _fail(f"identify does not take the sparse X of {_name(data)}; name the learner with "
+                  "`hypersteal steal -a NAME`, which reads it sparse, or save X dense "
+                  "(hypersteal.io.save_data(path, X.toarray(), y)) if it fits in memory.")
         _fail(str(exc))
     except OSError as exc:
         _fail(f"{exc.strerror or exc}: {_short(getattr(exc, 'filename', '') or '')}; check the path and its "

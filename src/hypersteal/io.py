@@ -1,4 +1,4 @@
-"""Reading training data and parameter files: CSV/Parquet/npz data, npz/JSON parameters.
+"""Reading training data and parameter files: CSV/Parquet/npz data (dense or scipy.sparse X), npz/JSON parameters.
 
 Nothing here unpickles: npz files are opened with ``allow_pickle=False`` and JSON is plain data.
 """
@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validation import InputError
 
-__all__ = ["load_data", "load_params", "save_params", "load_skops"]
+__all__ = ["load_data", "save_data", "load_params", "save_params", "load_skops"]
 
 
 def _show(path) -> str:
@@ -75,12 +75,24 @@ def _is_parquet_folder(text: str) -> bool:
         return False
 
 
+#: the arrays ``scipy.sparse.save_npz`` writes for each format hypersteal reads
+_SPARSE_KEYS = {"csr": ("data", "indices", "indptr", "shape", "format"),
+                "csc": ("data", "indices", "indptr", "shape", "format"),
+                "coo": ("data", "row", "col", "shape", "format")}
+_NPZ_LAYOUTS = ("arrays 'X' and 'y' (dense X), or a sparse X's arrays 'data', 'indices', 'indptr', 'shape', "
+                "'format' (as scipy.sparse.save_npz writes them) and 'y'")
+
+
 def load_data(path, target: str | None = None):
     """Load training data: returns X (n, d) and y.
 
     CSV and Parquet need ``target`` (the name of the target column; every other column is a
-    feature and must be numeric). An npz file holds arrays ``X`` and ``y``. A folder of Parquet
-    files or a glob (``"big/*.parquet"``) is read lazily with Dask.
+    feature and must be numeric). An npz file holds arrays ``X`` and ``y``, or a sparse X as the
+    arrays :func:`scipy.sparse.save_npz` writes (``data``, ``indices``, ``indptr``, ``shape``,
+    ``format``: csr or csc; ``data``, ``row``, ``col``, ``shape``, ``format``: coo) beside ``y``
+    (:func:`save_data` writes either); a sparse X is returned as a ``scipy.sparse.csr_matrix``
+    (csc as a ``csc_matrix``), checked without ever being densified. A folder of Parquet files or a
+    glob (``"big/*.parquet"``) is read lazily with Dask.
 
     Raises
     ------
@@ -94,11 +106,20 @@ def load_data(path, target: str | None = None):
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".gz" else path.suffix.lower()
     if suffix == ".npz":
         with _open_npz(path, "arrays X and y") as f:
-            missing = {"X", "y"} - set(f.files)
+            files = set(f.files)
+            if "X" not in files and "format" in files:
+                return _sparse_from_npz(f, files, path)
+            missing = {"X", "y"} - files
             if missing:
-                raise InputError(f"{path.name} must hold arrays 'X' and 'y'; missing {sorted(missing)} "
-                                 f"(it holds {sorted(f.files)}).")
-            X, y = _npz_array(f, "X", path), _npz_array(f, "y", path)
+                raise InputError(f"{path.name} must hold {_NPZ_LAYOUTS}; missing {sorted(missing)} "
+                                 f"(it holds {sorted(files)}). hypersteal.io.save_data(path, X, y) writes either.")
+            try:
+                X = _npz_array(f, "X", path)
+            except InputError:
+                raise InputError(f"Array 'X' of {path.name} holds Python objects (a scipy.sparse matrix saved with "
+                                 "numpy.savez?), which would need unpickling; write the file with "
+                                 "hypersteal.io.save_data(path, X, y), which stores a sparse X's arrays.") from None
+            y = _npz_array(f, "y", path)
         if X.ndim != 2 or X.shape[0] == 0:
             raise InputError(f"Array 'X' of {path.name} has shape {X.shape}; save one row per training example "
                              "(n, d) with n ≥ 1.")
@@ -133,6 +154,99 @@ def load_data(path, target: str | None = None):
     y = frame.pop(target).to_numpy()
     _check_numeric_columns(frame, path.name)
     return frame.to_numpy(dtype=float), y
+
+
+def _sparse_from_npz(f, files: set, path: Path):
+    """A sparse X and y from the arrays of an npz file, every array checked before scipy sees it (bounds,
+    lengths, dtypes): a malformed file gets a message, not an index error deep inside scipy."""
+    import scipy.sparse as sp
+
+    name = path.name
+    fmt = _npz_array(f, "format", path)
+    if fmt.ndim != 0 or fmt.dtype.kind not in "SU":
+        raise InputError(f"Array 'format' of {name} must be one string (csr, csc or coo), got an array of dtype "
+                         f"{fmt.dtype} and shape {fmt.shape}; write the file with hypersteal.io.save_data(path, X, y).")
+    fmt = fmt.item()
+    fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
+    if fmt not in _SPARSE_KEYS:
+        raise InputError(f"{name} holds a sparse X in format {fmt!r}; hypersteal reads csr, csc and coo: save "
+                         "X.tocsr() instead.")
+    missing = sorted((set(_SPARSE_KEYS[fmt]) | {"y"}) - files)
+    if missing:
+        fix = (" (scipy.sparse.save_npz stores X alone)" if missing == ["y"] else "")
+        raise InputError(f"{name} holds a sparse {fmt} X but no array {', '.join(map(repr, missing))}{fix}; write X "
+                         "and y together with hypersteal.io.save_data(path, X, y).")
+    shape = _npz_array(f, "shape", path)
+    if shape.shape != (2,) or shape.dtype.kind not in "iu":
+        raise InputError(f"Array 'shape' of {name} must be two integers (rows, columns), got {shape.tolist()!r}.")
+    n, d = (int(v) for v in shape)
+    if n < 1 or d < 1:
+        raise InputError(f"The sparse X of {name} has shape ({n}, {d}); save one row per training example and at "
+                         "least one feature.")
+    data = _npz_array(f, "data", path)
+    if data.ndim != 1 or data.dtype.kind not in "fiub":
+        raise InputError(f"Array 'data' of {name} must be a 1-D array of numbers (the stored values), got dtype "
+                         f"{data.dtype} and shape {data.shape}.")
+    if fmt == "coo":
+        index = {"row": (n, "rows"), "col": (d, "columns")}
+    else:
+        index = {"indices": (d, "columns") if fmt == "csr" else (n, "rows")}
+    arrays = {}
+    for key, (bound, what) in index.items():
+        a = _integer_array(f, key, path, len(data))
+        if len(a) and (int(a.min()) < 0 or int(a.max()) >= bound):
+            bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
+            raise InputError(f"Array {key!r} of {name} holds index {bad}, outside X's {bound} {what} (shape "
+                             f"{n} × {d}); the file is corrupt or its 'shape' is wrong.")
+        arrays[key] = a
+    if fmt == "coo":
+        X = sp.coo_matrix((data, (arrays["row"], arrays["col"])), shape=(n, d)).tocsr()
+    else:
+        major = n if fmt == "csr" else d
+        indptr = _integer_array(f, "indptr", path, major + 1)
+        if indptr[0] != 0 or indptr[-1] != len(data) or np.any(indptr[1:] < indptr[:-1]):
+            raise InputError(f"Array 'indptr' of {name} must rise from 0 to the number of stored values "
+                             f"({len(data)}) without decreasing; the file is corrupt.")
+        cls = sp.csr_matrix if fmt == "csr" else sp.csc_matrix
+        X = cls((data, arrays["indices"], indptr), shape=(n, d))
+    y = _npz_array(f, "y", path)
+    if y.ndim == 0 or len(y) != n:
+        raise InputError(f"Array 'y' of {name} has shape {y.shape} but X has {n} rows; save one target per row.")
+    return X, y
+
+
+def _integer_array(f, key: str, path: Path, length: int) -> np.ndarray:
+    a = _npz_array(f, key, path)
+    if a.ndim != 1 or a.dtype.kind not in "iu" or len(a) != length:
+        raise InputError(f"Array {key!r} of {path.name} must be a 1-D integer array of length {length}, got dtype "
+                         f"{a.dtype} and shape {a.shape}; the file is corrupt or not written by "
+                         "scipy.sparse.save_npz / hypersteal.io.save_data.")
+    return a
+
+
+def save_data(path, X, y, *, compressed: bool = False) -> None:
+    """Write training data as an npz file that :func:`load_data` (and ``hypersteal steal --data``) reads.
+
+    A dense X is stored as array ``X``; a scipy.sparse X as the arrays :func:`scipy.sparse.save_npz`
+    writes (csr and csc kept, any other format as csr), never densified; ``y`` beside it. Labels must be
+    numbers or strings: nothing is pickled.
+    """
+    import scipy.sparse as sp
+
+    y = np.asarray(y)
+    if y.dtype == object:
+        raise InputError("y holds Python objects, which npz files can only store by pickling; pass numbers or "
+                         "strings (e.g. numpy.asarray(y, dtype=str)).")
+    if sp.issparse(X):
+        X = X if X.format in ("csr", "csc") else X.tocsr()
+        arrays = {"data": X.data, "indices": X.indices, "indptr": X.indptr, "shape": np.array(X.shape),
+                  "format": np.array(X.format)}
+    else:
+        X = np.asarray(X)
+        if X.dtype == object:
+            raise InputError("X holds Python objects; pass a numeric array or a scipy.sparse matrix.")
+        arrays = {"X": X}
+    (np.savez_compressed if compressed else np.savez)(path, y=y, **arrays)
 
 
 def _read_csv(path: Path):

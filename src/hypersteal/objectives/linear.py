@@ -42,6 +42,7 @@ class LinearObjective(Objective):
     """Shared code of the linear learners. ``params``: ``coef`` (d,) or (outputs, d), ``intercept``."""
 
     option_defaults = {"intercept_scaling": None, "fit_intercept": None}
+    accepts_sparse = True
 
     def prepare(self, X, y) -> Data:
         s = self.options["intercept_scaling"]
@@ -54,11 +55,9 @@ class LinearObjective(Objective):
                     "row's margin in memory. Use svm_squared_hinge, or steal from a numpy sample of the rows."
                 )
             data = self._prepare_lazy(X, y, regression=self.regression)
-            if s is not None:
-                import dask.array as da
-
-                ones = da.full((data.X.shape[0], 1), s, chunks=(data.X.chunks[0], 1))
-                data.X = da.hstack([data.X, ones]).rechunk({1: -1})
+            if s is not None:  # the constant feature appended to each row chunk, dense or sparse alike
+                data.X = data.X.map_blocks(_with_constant, s, chunks=(data.X.chunks[0], (data.X.shape[1] + 1,)),
+                                           meta=data.X._meta)
             return data
         # X's NaN/inf check is deferred: every gradient pass reveals them (see attack._attack)
         X, y = check_X_y(X, y, y_ndim=(1, 2) if self.regression else (1,), finite_X=False, accept_sparse=True)
@@ -178,6 +177,13 @@ class LinearObjective(Objective):
             B0[idx[:, 1], np.arange(len(idx))] = -Y[idx[:, 0], idx[:, 1]]
             extra = (b0, B0)
         return self._l1_split(b, A, self.pack(params), B=B, extra=extra, n_margin=len(idx))
+
+
+def _with_constant(block, s):
+    """A row block with a last column of constants s (liblinear's penalised intercept); sparse stays sparse."""
+    if issparse(block):
+        return sp.hstack([block, np.full((block.shape[0], 1), s)], format="csr")
+    return np.hstack([block, np.full((block.shape[0], 1), s)])
 
 
 class Ridge(LinearObjective):

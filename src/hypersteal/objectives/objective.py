@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes
+from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes, refuse_sparse_chunks, sparse_chunks
 from .._validation import InputError, check_options
 from ..registry import LEARNERS, Learner
 from .base import HingeLoss, Loss, Penalty, System
@@ -41,6 +41,8 @@ class Objective:
     penalties: tuple[Penalty, ...] = ()
     #: option name → default; anything else is refused
     option_defaults: dict = {}
+    #: whether Dask chunks may be scipy.sparse matrices (an eager sparse X is for each prepare() to take or refuse)
+    accepts_sparse = False
 
     def __init__(self, **options):
         check_options(options, self.option_defaults, where=f"{self.name}")
@@ -187,6 +189,8 @@ class Objective:
     def _prepare_lazy(self, X, y, *, regression: bool) -> Data:
         """Dask X / y: nothing is materialised; gradients are summed chunk by chunk."""
         X, y = as_row_chunks(X, y)
+        if sparse_chunks(X) and not self.accepts_sparse:
+            raise refuse_sparse_chunks(self.name)
         if regression:
             width = 1 if y.ndim == 1 else y.shape[1]
             return Data(X=X, Y=np.empty((0, width)), y_raw=y, lazy=True)
@@ -195,9 +199,14 @@ class Objective:
         return Data(X=X, Y=np.empty((0, width)), classes=classes, y_raw=y, lazy=True)
 
     def _chunk(self, data: Data, Xc, yc) -> Data:
-        """The numpy Data of one row chunk of lazy data."""
-        Xc = np.asarray(Xc, dtype=float)
-        if not np.all(np.isfinite(Xc)):
+        """The numpy Data of one row chunk of lazy data (a scipy.sparse chunk stays sparse, as CSR)."""
+        if hasattr(Xc, "nnz"):  # scipy.sparse, whatever the array's meta said
+            if not self.accepts_sparse:
+                raise refuse_sparse_chunks(self.name)
+            Xc = Xc.tocsr().astype(float, copy=False)
+        else:
+            Xc = np.asarray(Xc, dtype=float)
+        if not np.all(np.isfinite(Xc.data if hasattr(Xc, "nnz") else Xc)):
             raise InputError("X contains NaN or infinite values; impute or drop them before stealing.")
         if data.classes is None:
             Y = np.asarray(yc, dtype=float)
