@@ -295,3 +295,23 @@ def test_cli_exit_status_and_bad_input(tmp_path, regression):
                                    str(tmp_path / "zero.npz")])
     assert out.exit_code == EXIT_CODES["cannot_tell"] == 3
     assert "cannot tell: lasso (LASSO), elastic_net (ENet)" in out.output
+
+
+def test_identify_takes_sparse_X_for_linear_parameters():
+    """Sparse X as it is for the linear candidates (liblinear's constant column too); the same answer as dense."""
+    import scipy.sparse as sp
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 40, density=0.1, format="csr", random_state=0)
+    y = (X @ rng.normal(size=40) + 0.1 * rng.normal(size=300) > 0).astype(int)
+    for est, opts in ((LogisticRegression(C=2.0, tol=1e-12, max_iter=10_000), {}),
+                      (LogisticRegression(C=2.0, solver="liblinear", tol=1e-12, max_iter=10_000,
+                                          intercept_scaling=2.0), {"intercept_scaling": 2.0})):
+        est.fit(X, y)
+        params = {"coef": est.coef_, "intercept": est.intercept_}
+        sparse, dense = identify(X, y, params, **opts), identify(X.toarray(), y, params, **opts)
+        assert sparse.verdict is Verdict.IDENTIFIED and sparse.best == dense.best == "logistic_l2"
+        lam = sparse.candidate("logistic_l2").lambdas["lambda"]
+        assert lam == pytest.approx(dense.candidate("logistic_l2").lambdas["lambda"], rel=1e-9)
+        assert lam == pytest.approx(1 / (2 * 2.0), rel=1e-6)

@@ -146,18 +146,21 @@ def test_cli_steals_from_a_sparse_file_as_from_the_dense_one(tmp_path, algorithm
     assert sparse["lambdas"]["lambda"] == pytest.approx(lam, rel=1e-6)
 
 
-def test_cli_identify_on_a_sparse_file_says_what_to_do(tmp_path):
+def test_cli_identify_on_a_sparse_file(tmp_path):
+    """Linear parameters: identified on the sparse X as it is. Kernel parameters: one line saying what to do."""
     from hypersteal.io import save_data, save_params
 
     X, y = _data("regression")
     save_data(tmp_path / "sparse.npz", X, y)
     save_params(tmp_path / "params.npz", learners.train("ridge", X.toarray(), y, 1.0))
     out = _cli("identify", "--data", str(tmp_path / "sparse.npz"), "--params", str(tmp_path / "params.npz"))
-    if out.exit_code == 2:  # identify refuses sparse X: the CLI says what to do instead of X.toarray()
-        line = out.stderr.strip()
-        assert len(line.splitlines()) == 1 and "hypersteal steal -a NAME" in line and "toarray" in line
-    else:  # identify takes sparse X: it names ridge
-        assert out.exit_code == 0 and "ridge" in out.stdout, out.output
+    assert out.exit_code == 0 and "identified: ridge" in out.stdout, out.output
+    save_params(tmp_path / "kernel.npz", learners.train("kernel_ridge", X.toarray(), y, 1.0, kernel="rbf"))
+    out = _cli("identify", "--data", str(tmp_path / "sparse.npz"), "--params", str(tmp_path / "kernel.npz"),
+               "--kernel", "rbf")
+    line = out.stderr.strip()
+    assert out.exit_code == 2 and len(line.splitlines()) == 1, out.output
+    assert "hypersteal steal -a NAME" in line and "toarray" in line
 
 
 def _malformed(d: Path) -> dict:

@@ -401,7 +401,7 @@ def identify(
         found = run_identify(X, y, load_params(params), task=task, **options)
     except (ValueError, TypeError) as exc:
         if "scipy.sparse matrix" in str(exc) and hasattr(X, "nnz"):  # the message's X.toarray() is for Python
-            _fail(f"identify does not take the sparse X of {_name(data)}; name the learner with "
+            _fail(f"identify takes a sparse X ({_name(data)}) for linear parameters only; name the learner with "
                   "`hypersteal steal -a NAME`, which reads it sparse, or save X dense "
                   "(hypersteal.io.save_data(path, X.toarray(), y)) if it fits in memory.")
         _fail(str(exc))

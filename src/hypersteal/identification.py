@@ -200,12 +200,15 @@ def _weak(c: Candidate) -> bool:
 def _penalised_intercept(X, params, scaling):
     """liblinear's penalised intercept, once for every candidate: the weight c/s of a constant feature s
     (what each objective does with ``intercept_scaling=s``, which would copy X once per candidate)."""
+    import scipy.sparse as sp
+
     from ._validation import check_array, check_positive
 
     s = check_positive(scaling, "intercept_scaling")
     W = np.atleast_2d(check_array(params["coef"], "params['coef']", ndim=(1, 2)))
     c = np.broadcast_to(np.atleast_1d(np.asarray(params.get("intercept", 0.0), dtype=float)), (W.shape[0],))
-    X = np.hstack([X, np.full((X.shape[0], 1), s)])
+    column = np.full((X.shape[0], 1), s)
+    X = sp.hstack([X, column], format=X.format) if sp.issparse(X) else np.hstack([X, column])
     return X, {**params, "coef": np.hstack([W, (c / s)[:, None]]), "intercept": np.zeros(W.shape[0])}
 
 
@@ -264,9 +267,17 @@ def identify(X, y, params: Mapping, *, task: str | None = None, candidates=None,
         raise InputError(f"No registered learner among the candidates has {family} parameters.")
     routed = _route_options(names, model_options)
     if not is_lazy(X):
-        from ._validation import check_array
+        import scipy.sparse as sp
 
-        X = check_array(X, "X", ndim=2, finite=False)  # once, not once per candidate
+        from ._validation import check_array, check_sparse
+
+        if sp.issparse(X) and family == "linear":  # linear learners take sparse X as it is
+            X = check_sparse(X, "X", finite=False)
+        elif sp.issparse(X):
+            raise InputError(f"the {family} candidates need a dense X, not a scipy.sparse matrix; pass X.toarray() "
+                             "(it must fit in memory).")
+        else:
+            X = check_array(X, "X", ndim=2, finite=False)  # once, not once per candidate
     if family == "linear" and model_options.get("intercept_scaling") is not None and not is_lazy(X):
         X, params = _penalised_intercept(X, params, model_options["intercept_scaling"])
         routed = {n: {k: v for k, v in opts.items() if k != "intercept_scaling"} for n, opts in routed.items()}
