@@ -183,11 +183,14 @@ def test_adam_mlp_by_replay():
 
 
 def test_a_random_solver_without_a_seed_is_not_replayed(classes):
+    """SGD with random_state=None: no replay; its interval comes from fresh seeds and holds the truth."""
     X, y = classes
-    est = fit(SGDClassifier(loss="log_loss", alpha=1e-3), X, y)  # random_state=None
-    r = steal(est, X, y)
-    assert r.interval_source != "replay"
-    assert any("not replayable" in w for w in r.warnings)
+    np.random.seed(0)  # repeatable; the estimator's own random_state stays None
+    est = fit(SGDClassifier(loss="log_loss", alpha=1e-3), X, y)
+    r = steal(est, X, y, replay=600)
+    assert r.interval_source.startswith("fresh seeds"), r.summary()
+    lo, hi = r.native_intervals["alpha"]
+    assert lo <= 1e-3 <= hi, r.summary()
 
 
 # ---------------------------------------------------------------------------------- wrong inputs
@@ -407,3 +410,41 @@ def test_saga_without_a_seed_gets_the_calibrated_interval(classes, C):
     assert lo <= lam <= hi, r.summary()
     assert (hi - lo) / lam < 0.1, r.summary()
     check_verdict(r, {"lambda": lam})
+
+
+# ---------------------------------------------------------------------------------- fresh seeds
+
+
+def _standard_digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return StandardScaler().fit_transform(X[:500]), (y[:500] >= 5).astype(int)
+
+
+def test_a_seedless_fit_stopped_far_from_a_minimum_gets_a_conformal_interval():
+    """LinearSVC(loss="hinge") with random_state=None stopped at max_iter: no stopping rule, no replay; trained
+    again with 19 fresh seeds per value, the released θ is one more draw only near the true C."""
+    X, y = _standard_digits()
+    np.random.seed(0)  # repeatable; the seed scikit-learn draws stays unknown to the attack (random_state=None)
+    est = fit(LinearSVC(C=10.0, loss="hinge"), X, y)
+    assert est.n_iter_ == est.max_iter and est.random_state is None  # the premise
+    assert steal(est, X, y, replay=False).status is Status.NOT_A_MINIMUM
+    r = steal(est, X, y, replay=600)
+    assert r.status is Status.INTERVAL_ONLY and r.interval_source.startswith("fresh seeds"), r.summary()
+    lo, hi = r.native_intervals["C"]
+    assert lo <= 10.0 <= hi and hi / lo < 2, r.summary()  # holds the truth, and says something
+    assert any("95 % conformal" in w for w in r.warnings)
+
+
+def test_fresh_seeds_say_so_when_lambda_barely_matters():
+    """Dual coordinate descent whose dual variables never reach C: every C above a threshold trains alike, so
+    the interval is unbounded above — and still holds the truth."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    np.random.seed(0)  # repeatable; the estimator's own random_state stays None
+    est = fit(LinearSVC(C=1000.0, loss="hinge"), X, y)
+    r = steal(est, X, y, replay=600)
+    lo, hi = r.native_intervals["C"]
+    assert r.status is Status.INTERVAL_ONLY and lo <= 1000.0 and hi == np.inf, r.summary()
+    assert lo > 1.0  # small C is ruled out

@@ -116,13 +116,14 @@ class _Trainer:
         if self.deadline is not None and time.perf_counter() > self.deadline:
             raise _OutOfBudget
 
-    def train(self, native: dict) -> np.ndarray | None:
-        """θ of the estimator trained at these native values (None where the estimator refuses them)."""
+    def train(self, native: dict, **settings) -> np.ndarray | None:
+        """θ of the estimator trained at these native values (and other ``settings``, e.g. a ``random_state``);
+        None where the estimator refuses them."""
         from sklearn.base import clone
 
         self.spend()
         try:
-            model = clone(self.est).set_params(**{k: float(v) for k, v in native.items()})
+            model = clone(self.est).set_params(**{k: float(v) for k, v in native.items()}, **settings)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.fit(self.X, self.y)
@@ -309,6 +310,12 @@ def refine(result, est, X, y, to_native, *, mode="auto"):
             start[k] = np.sqrt(lo * hi) if 0 < lo <= hi < np.inf else 1.0
     rp = replay(est, X, y, to_native, start, span=1e5 if unreliable else 1e3, seconds=seconds)
     name = type(est).__name__
+    if rp is None and result.status is Status.NOT_A_MINIMUM:
+        from .resample import resample
+
+        rs = resample(est, X, y, to_native, start, span=1e5 if unreliable else 1e3, seconds=seconds)
+        if rs is not None:
+            return _resampled(result, rs, name, to_native, seconds)
     if rp is None:
         result.warnings.append(f"{name} is not replayable (its solver is random and random_state is not an "
                                "integer), so λ rests on the stationarity conditions alone.")
@@ -339,4 +346,34 @@ def refine(result, est, X, y, to_native, *, mode="auto"):
         f"λ from replaying the training: {name} trained again with "
         + ", ".join(f"{k} = {v:.10g}" for k, v in native.items())
         + f" reproduces the released parameters to {rp.distance:.1e} (relative; {rp.n_fits} trainings).")
+    return result
+
+
+def _resampled(result, rs: Replay, name: str, to_native, seconds):
+    """The result from :func:`hypersteal.adapters.resample.resample`'s conformal set."""
+    from .._policy import APPROXIMATE_RTOL
+    from ..result import Status
+    from .resample import SEEDS
+
+    if rs.exhausted:
+        result.warnings.append(
+            f"training {name} again with fresh seeds stopped after {rs.n_fits} trainings, its {seconds:g} s budget "
+            "spent: no interval (replay=<seconds> allows more).")
+        return result
+    (key, lam), = rs.lambdas.items()
+    lo, hi = rs.intervals[key]
+    status = Status.APPROXIMATE if (hi - lo) / lam <= APPROXIMATE_RTOL else Status.INTERVAL_ONLY
+    result.estimate = {key: lam}
+    result.lambdas = {key: lam if status.has_value else float("nan")}
+    result.intervals = {key: (lo, hi)}
+    result.status = status
+    result.identifiable = status.has_value
+    result.interval_source = f"fresh seeds ({SEEDS} per value; a 95 % conformal set)"
+    with np.errstate(divide="ignore"):
+        ends = [to_native({key: np.float64(v)}) for v in (lo, hi)]
+    span = "; ".join(f"{k} between {min(a[k], b[k]):.4g} and {max(a[k], b[k]):.4g}" for a, b in [ends] for k in a)
+    result.warnings.append(
+        f"{name}'s solver is random and its seed unknown, and it stopped far from a minimum: trained again with "
+        f"{SEEDS} fresh seeds per candidate value ({rs.n_fits} trainings), its parameters are one such draw for "
+        f"{span} (95 % conformal set; calibrated, not guaranteed).")
     return result
