@@ -155,8 +155,9 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
     """Train ``est`` again at λs around ``start`` (paper's convention; ``to_native`` names them for the
     estimator); the λs reproducing θ best.
 
-    The search runs on log λ: for one λ a grid over ``[start/span, start·span]`` (extended while its best
-    point is at an end) then Brent's method; for two, Nelder–Mead from ``start``. It never reads the
+    The search runs on log λ: for one λ a grid of whole decades over ``[start/span, start·span]``, then one of
+    quarter decades within a decade of its best (extended while its best point is at an end), then Brent's
+    method; for two, Nelder–Mead from ``start``. It never reads the
     estimator's own hyperparameters: each training gets ``to_native(λ)``. Trainings stop once they have taken
     ``seconds`` (None: no limit); the result is then marked ``exhausted`` and not used.
     """
@@ -181,9 +182,14 @@ def _search(trainer: _Trainer, x0, span: float, budget: int) -> Replay:
     dist, keys = trainer.dist, trainer.keys
     best = x0
     if dist(x0) > REPLAY_RTOL and len(keys) == 1:
+        center = x0[0]
+        if span > 10:  # whole decades first, then quarter decades within one decade of the best of them
+            decades = round(np.log10(span))
+            center = min(center + np.log(10) * np.arange(-decades, decades + 1), key=dist)
+            span = 10.0
         step = np.log(10) / 4
         reach = round(np.log(span) / step)
-        grid = list(x0[0] + step * np.arange(-reach, reach + 1))
+        grid = list(center + step * np.arange(-reach, reach + 1))
         vals = [dist(g) for g in grid]
         for _ in range(8):  # the best point at an end: the truth may lie beyond it
             i = int(np.argmin(vals))
