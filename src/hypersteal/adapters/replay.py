@@ -5,7 +5,8 @@ The paper's attacker knows the learning algorithm. When it is deterministic give
 parameters exactly at the true value and not elsewhere: λ̂ = argmin over the value of ‖θ(value) − θ‖. This
 recovers λ from models stopped far from any minimum (SGD, Adam, ``max_iter`` reached), where stationarity can
 only bound it. It costs tens of trainings, so it runs only where stationarity gave no exact answer, within a
-time budget (:data:`REPLAY_BUDGET`).
+time budget (:data:`REPLAY_BUDGET`). A random solver without a seed cannot be replayed; where it also stopped
+far from any minimum, :mod:`hypersteal.adapters.resample` samples its training with fresh seeds instead.
 """
 
 from __future__ import annotations
@@ -301,7 +302,8 @@ def _round_pairs(trainer: _Trainer, lams: dict, *, limit=96) -> dict | None:
 
 
 def refine(result, est, X, y, to_native, *, mode="auto"):
-    """Where stationarity gave no exact answer, replay the training (see the module docstring)."""
+    """Where stationarity gave no exact answer, replay the training, or for a seedless random solver that
+    stopped far from a minimum, sample it with fresh seeds (see the module docstring)."""
     from .._policy import APPROXIMATE_RTOL, IDENTIFIABLE_RTOL
     from ..result import Status
 
