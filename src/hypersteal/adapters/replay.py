@@ -230,7 +230,7 @@ def _search(trainer: _Trainer, x0, span: float, budget: int) -> Replay:
     for j, k in enumerate(keys):  # the λs around the best whose training still reproduces θ within tolerance
         lo, hi = (_reach(dist, best, j, sign, d, tol) for sign in (-1.0, 1.0))
         intervals[k] = (float(np.exp(best[j] - lo)), float(np.exp(best[j] + hi)))
-    lambdas = {k: float(np.exp(v)) for k, v in zip(keys, best)}
+    lambdas = dict(found) if found is not None else {k: float(np.exp(v)) for k, v in zip(keys, best)}
     return Replay(lambdas=lambdas, distance=float(d), intervals=intervals, n_fits=len(trainer.cache))
 
 
@@ -275,8 +275,17 @@ def _round_values(trainer: _Trainer, lam: float, span: float, *, limit=48, withi
                     if abs(np.log(v / native)) <= within), key=lambda v: (_tier(v), abs(np.log(v / native))))
     for v in cands[:limit]:
         if trainer.reproduces({param: v}):
-            # the λ whose native value is v (every single-λ mapping is c·λ or c/λ)
-            return {key: float(lam * v / native) if at2[param] > native else float(lam * native / v)}
+            # the λ whose native value is v (every single-λ mapping is c·λ or c/λ), to the last bit where one
+            # of its float neighbours maps back to v exactly (so the result reads C = 10, not 9.999999999999998)
+            lam_v = float(lam * v / native) if at2[param] > native else float(lam * native / v)
+            near = [lam_v]
+            for direction in (np.inf, -np.inf):
+                x = lam_v
+                for _ in range(4):
+                    x = float(np.nextafter(x, direction))
+                    near.append(x)
+            exact = [x for x in near if trainer.to_native({key: np.float64(x)})[param] == v]
+            return {key: exact[0] if exact else lam_v}
     return None
 
 
