@@ -47,7 +47,7 @@ from .schemas import (
     json_safe,
 )
 from .settings import Settings
-from .training import LEARNERS, learner
+from .training import LEARNERS, NotOffered, learner
 from .uploads import Limits, UploadError
 
 __all__ = ["create_app", "Platform"]
@@ -245,9 +245,8 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"No dataset {body.dataset_id!r}.")
         try:
             info = learner(body.algorithm)
-        except KeyError:
-            raise HTTPException(422, f"Unknown algorithm {body.algorithm!r}; choose one of "
-                                     f"{', '.join(LEARNERS)}.") from None
+        except NotOffered as exc:
+            raise HTTPException(422, str(exc)) from None
         if body.protocol == "II" and body.lam is None:
             raise HTTPException(422, "Protocol II needs lam (the λ to train with).")
         if body.protocol == "I" and body.lam is not None:
