@@ -39,11 +39,15 @@ class Meter:
         )
 
     def record_usage(self, tenant_id: str, model_id: str, kind: str, quantity: float, unit: str,
-                     amount: float) -> None:
+                     amount: float, *, limit: float | None = None) -> bool:
         """Meter a request (predictions): added to the tenant's bucket of this minute and the running totals,
-        so the stored rows grow with models × minutes, not with requests."""
+        so the stored rows grow with models × minutes, not with requests. With ``limit`` (a quantity per
+        minute), the tenant's use this minute is checked in the same transaction and nothing is recorded
+        (False) if this request would pass it, so concurrent requests cannot pass it together."""
         minute = int(time.time() // 60)
         with self.transaction() as db:
+            if limit is not None and self._used_in_minute(db, tenant_id, kind, minute) + quantity > limit:
+                return False
             db.execute(
                 "INSERT INTO usage_minutes (tenant_id, model_id, kind, minute, quantity, amount, count) "
                 "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (tenant_id, model_id, kind, minute) DO UPDATE SET "
@@ -51,14 +55,18 @@ class Meter:
                 (tenant_id, model_id or "", kind, minute, quantity, amount),
             )
             self._add_total(db, tenant_id, model_id, kind, quantity, amount)
+        return True
+
+    @staticmethod
+    def _used_in_minute(db, tenant_id: str, kind: str, minute: int) -> float:
+        row = db.execute("SELECT SUM(quantity) FROM usage_minutes WHERE tenant_id = ? AND minute = ? AND kind = ?",
+                         (tenant_id, minute, kind)).fetchone()
+        return float(row[0] or 0.0)
 
     def usage_this_minute(self, tenant_id: str, kind: str) -> float:
         """The tenant's metered quantity (rows) of ``kind`` in the current minute."""
-        minute = int(time.time() // 60)
         with self.connect() as db:
-            row = db.execute("SELECT SUM(quantity) FROM usage_minutes WHERE tenant_id = ? AND minute = ? AND kind = ?",
-                             (tenant_id, minute, kind)).fetchone()
-        return float(row[0] or 0.0)
+            return self._used_in_minute(db, tenant_id, kind, int(time.time() // 60))
 
     def usage_by_model(self, tenant_id: str, model_id: str | None = None) -> dict:
         """{model_id: {kind: (quantity, amount, count)}} for one tenant (or one model), from the running

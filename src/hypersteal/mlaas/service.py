@@ -47,6 +47,7 @@ from .schemas import (
     json_safe,
 )
 from .settings import Settings
+from .store import StorageFull
 from .training import LEARNERS, NotOffered, learner
 from .uploads import Limits, UploadError
 
@@ -176,12 +177,13 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
             except UploadError as exc:
                 headers = {"Retry-After": "5"} if exc.status == 503 else None
                 raise HTTPException(exc.status, exc.message, headers=headers) from None
-            if used + parsed["rows"] * parsed["columns"] * 8 > settings.max_storage_bytes:
-                raise too_many(f"This dataset would take your storage past its {settings.max_storage_bytes} "
-                               f"bytes ({used} used).", 60)
-            rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
-                                         name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
-                                         nbytes=nbytes, meta=parsed["meta"])
+            try:  # the quota is checked again in the transaction that stores it: concurrent uploads cannot pass it
+                rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
+                                             name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
+                                             nbytes=nbytes, meta=parsed["meta"],
+                                             max_storage_bytes=settings.max_storage_bytes)
+            except StorageFull as exc:
+                raise too_many(str(exc), 60) from None
         finally:
             for p in (src, out):
                 with contextlib.suppress(OSError):
@@ -335,7 +337,12 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         else:
             predictions, classes_out = scores.tolist(), None
         cost = m * settings.price_per_prediction
-        store.record_usage(who["id"], model_id, "prediction", m, "rows", cost)
+        limit = settings.max_prediction_rows_per_minute
+        if not store.record_usage(who["id"], model_id, "prediction", m, "rows", cost, limit=limit):
+            # checked again where it is charged: concurrent requests cannot pass the quota together
+            raise too_many(f"These {m} rows would take your predictions this minute past your limit; your limit "
+                           f"is {limit} a minute.",
+                           60 - time.time() % 60)
         return {"model_id": model_id, "rows": m, "predictions": predictions, "scores": scores.tolist(),
                 "output": info.output, "classes": classes_out, "cost": cost}
 

@@ -34,7 +34,7 @@ from ._util import now_iso as _now
 from .jobs import JobQueue
 from .meter import Meter
 
-__all__ = ["Store", "new_id"]
+__all__ = ["Store", "StorageFull", "new_id"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -138,6 +138,15 @@ _KEY_PREFIX = "hsk"
 
 def _digest(salt: bytes, secret: str) -> str:
     return hmac.new(salt, secret.encode(), hashlib.sha256).hexdigest()
+
+
+class StorageFull(Exception):
+    """A dataset that would take its tenant past the storage quota (nothing was stored)."""
+
+    def __init__(self, used: int, needed: int, limit: int):
+        super().__init__(f"This dataset ({needed} bytes of features) would take your storage past its {limit} "
+                         f"bytes ({used} used).")
+        self.used, self.needed, self.limit = used, needed, limit
 
 
 class Store(JobQueue, Meter):
@@ -291,19 +300,26 @@ class Store(JobQueue, Meter):
                 tmp.unlink()
 
     def add_dataset_file(self, tenant_id: str, path, *, rows: int, columns: int, name, fmt, target, nbytes: int,
-                         meta: dict) -> dict:
-        """Move a written dataset file (in ``tmp/``) into place, then add the record; on any failure
-        neither stays."""
+                         meta: dict, max_storage_bytes: int | None = None) -> dict:
+        """Move a written dataset file (in ``tmp/``) into place and add its record, in one transaction that
+        first checks the tenant's storage quota (``max_storage_bytes``: stored feature matrices, rows ×
+        columns × 8 bytes, this one included), so concurrent uploads cannot pass it together. Raises
+        :class:`StorageFull` (nothing stored) when the dataset does not fit; on any failure neither the file
+        nor the record stays."""
         dataset_id = new_id("ds")
         final = self.dataset_path(dataset_id)
         try:
-            os.replace(path, final)
             with self.transaction() as db:
+                if max_storage_bytes is not None:
+                    used = self._storage_bytes(db, tenant_id)
+                    if used + rows * columns * 8 > max_storage_bytes:
+                        raise StorageFull(used, rows * columns * 8, max_storage_bytes)
                 db.execute(
                     "INSERT INTO datasets (id, tenant_id, name, format, target, rows, columns, bytes, meta, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (dataset_id, tenant_id, name, fmt, target, rows, columns, int(nbytes), json.dumps(meta), _now()),
                 )
+                os.replace(path, final)  # before the commit: a record never points at a missing file
         except BaseException:
             with contextlib.suppress(OSError):
                 final.unlink()
@@ -330,8 +346,12 @@ class Store(JobQueue, Meter):
     def storage_bytes(self, tenant_id: str) -> int:
         """Bytes of the tenant's stored feature matrices (rows × columns × 8)."""
         with self.connect() as db:
-            return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
-                                  (tenant_id,)).fetchone()[0])
+            return self._storage_bytes(db, tenant_id)
+
+    @staticmethod
+    def _storage_bytes(db, tenant_id: str) -> int:
+        return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
+                              (tenant_id,)).fetchone()[0])
 
     def load_dataset(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self.dataset_path(dataset_id), allow_pickle=False) as f:
