@@ -271,3 +271,22 @@ def test_running_jobs_quota_and_leases_in_the_store(tmp_path):
     assert not store.finish_job(first["id"], first["token"], status="succeeded", charge=(1.0, 0.1))
     assert store.get_model(None, first["id"])["status"] == "queued"
     assert store.usage_by_model(store.get_model(None, first["id"])["tenant_id"]) == {}
+
+
+def test_the_server_checkpoints_the_wal_off_the_requests_path(tmp_path):
+    """With background checkpoints, commits never checkpoint (the WAL grows past SQLite's 1000-page
+    automatic checkpoint) until :meth:`Store.checkpoint` runs; after it the WAL is reused from its start."""
+    from hypersteal.mlaas.store import Store
+
+    def wal_pages(store, writes):
+        tenant, _ = store.add_tenant("t")
+        for i in range(writes):
+            store.record_usage(tenant, f"m{i}", "prediction", 1, "rows", 0.0)
+        return (store.db_path.parent / "platform.db-wal").stat().st_size / 4096
+
+    assert wal_pages(Store(tmp_path / "inline"), 1500) < 1100  # SQLite's own checkpoint at 1000 pages
+    store = Store(tmp_path / "background", background_checkpoints=True)
+    grown = wal_pages(store, 1500)
+    assert grown > 1500
+    store.checkpoint()
+    assert wal_pages(store, 300) == grown  # the checkpointed WAL is written again from its start, not grown

@@ -38,7 +38,7 @@ class Platform:
 
     def __init__(self, data_dir, settings: Settings | None = None):
         self.settings = settings or Settings.load(data_dir)
-        self.store = Store(data_dir)
+        self.store = Store(data_dir, background_checkpoints=True)  # the monitor checkpoints the WAL
         self._workers: dict[str, subprocess.Popen] = {}
         self.parsers = ParserPool(self.settings.parsers, memory_bytes=self.settings.parse_memory_bytes,
                                   timeout_s=self.settings.parse_timeout_s)
@@ -133,11 +133,13 @@ class Platform:
         self._workers[worker_id] = proc
 
     def _watch(self) -> None:
-        """Replace dead workers (requeueing their job), requeue jobs whose lease ran out, and enforce the
-        job time limit (billing the CPU the killed job used)."""
+        """Replace dead workers (requeueing their job), requeue jobs whose lease ran out, enforce the
+        job time limit (billing the CPU the killed job used), and checkpoint the database's WAL (off the
+        requests' path: see :class:`~.store.Store`)."""
         while not self._stopping.wait(0.5):
             try:
                 self._watch_once()
+                self.store.checkpoint()
             except Exception:  # pragma: no cover - e.g. a locked database: try again in half a second
                 import traceback
 

@@ -153,9 +153,15 @@ class Store(JobQueue, Meter):
     """All persistent state of one platform data directory: tenants and keys, datasets and models here;
     the job queue (:class:`~.jobs.JobQueue`) and the meter (:class:`~.meter.Meter`) as mixins."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, *, background_checkpoints: bool = False):
+        """``background_checkpoints``: this process's connections never checkpoint the WAL when they commit;
+        the owner calls :meth:`checkpoint` from a thread of its own (the server's monitor). A checkpoint
+        ends with an fsync of the database, which waits for the disk: while uploads were being written it
+        took up to ~120 ms, and made the request that happened to commit then (holding the write lock) and
+        every request queued behind it wait as long."""
         self._local = threading.local()
         self._write_lock = threading.RLock()
+        self._background_checkpoints = background_checkpoints
         self.root = Path(data_dir).expanduser().resolve()
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(OSError):  # tenants' data and the platform's secrets: the operator only
@@ -192,6 +198,8 @@ class Store(JobQueue, Meter):
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=60000")
         db.execute("PRAGMA synchronous=NORMAL")
+        if self._background_checkpoints:
+            db.execute("PRAGMA wal_autocheckpoint=0")
         db.execute("PRAGMA foreign_keys=ON")
         return db
 
@@ -221,6 +229,11 @@ class Store(JobQueue, Meter):
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database (PASSIVE: never blocks readers or writers)."""
+        with self.connect() as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def tmp_path(self, suffix: str = "") -> Path:
         return self.root / "tmp" / f"{uuid.uuid4().hex}{suffix}"
