@@ -2,6 +2,7 @@
 
     python benchmarks/load.py                       # 20 and 50 clients, 20 s each, plus the slow-upload check
     python benchmarks/load.py --clients 20 --duration 10 --json load.json
+    python benchmarks/load.py --clients --duration 10     # only the slow-upload check
 
 A real server runs in its own process (``hypersteal.mlaas.embedded.serve`` on a loopback port, 2 training
 workers, 2 upload parsers, a fresh data directory deleted afterwards); the clients are asyncio tasks with
@@ -13,7 +14,8 @@ httpx in this process, one tenant each. Every client repeats a mix of requests f
 
 Reported per run: requests per second, latency p50/p90/p99 for all requests and per kind, and the count
 of 5xx answers and of connection errors. The slow-upload check measures 10 clients' prediction p99 while
-idle, then while another tenant uploads a large CSV (``--upload-mb``) over and over.
+idle, then while another tenant uploads a large CSV (``--upload-mb``) over and over from a process of its own,
+in ``--rounds`` alternating pairs of windows that share ``--duration`` seconds each side.
 """
 
 from __future__ import annotations
@@ -135,41 +137,88 @@ async def run_load(url, tenants, duration, mix, seed=0) -> dict:
     return _summary(out, time.perf_counter() - t)
 
 
-async def _uploader(url, key, data, stop, out):
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
+def _uploader(url, key, path, go, stop, in_flight, out) -> None:
+    """Upload the CSV at ``path`` over and over while ``go`` is set, until ``stop`` is set. It runs in its own
+    process (another tenant's machine), so sending 15 MiB does not stall the measuring clients' event loop;
+    ``in_flight`` is 1 while an upload is under way."""
+    data = Path(path).read_bytes()
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
         while not stop.is_set():
+            if not go.wait(0.05):
+                continue
+            in_flight.value = 1
             t = time.perf_counter()
-            r = await http.post("/v1/datasets", files={"file": ("big.csv", data)}, data={"target": "y"})
-            out.append((time.perf_counter() - t, r.status_code))
+            r = http.post("/v1/datasets", files={"file": ("big.csv", data)}, data={"target": "y"})
+            in_flight.value = 0
+            out.put((time.perf_counter() - t, r.status_code))
+    out.put(None)
 
 
-async def slow_upload_check(url, tenants, upload_key, upload_mb, duration) -> dict:
-    """Prediction latency of 10 clients, idle and while another tenant uploads a large CSV repeatedly."""
+def _merge(windows: list[list]) -> dict:
+    samples = [s for w in windows for s in w[0]]
+    return _summary(samples, sum(w[1] for w in windows))
+
+
+async def _window(url, tenants, duration, mix) -> tuple[list, float]:
+    out: list = []
+    until = time.monotonic() + duration
+    t = time.perf_counter()
+    await asyncio.gather(*(_client(url, tn, until, mix, out, random.Random(i)) for i, tn in enumerate(tenants)))
+    return out, time.perf_counter() - t
+
+
+async def slow_upload_check(url, tenants, upload_key, upload_mb, duration, tmp, rounds=3) -> dict:
+    """Prediction latency of 10 clients, idle and while another tenant uploads a large CSV over and over:
+    ``rounds`` pairs of windows (idle, then uploading) of ``duration / rounds`` seconds each, so a change
+    in the machine's other load during the check falls on both sides alike."""
+    import multiprocessing
+
     predict_only = {"predict": 1.0}
-    idle = await run_load(url, tenants, duration, predict_only)
     rng = np.random.default_rng(0)
     rows = int(upload_mb * 2**20 / 100)
     frame = rng.normal(size=(rows, 5))
     text = "a,b,c,d,y\n" + "\n".join(",".join(f"{v:.12f}" for v in row) for row in frame) + "\n"
-    stop, uploads = asyncio.Event(), []
-    task = asyncio.create_task(_uploader(url, upload_key, text.encode(), stop, uploads))
-    await asyncio.sleep(0.5)
-    busy = await run_load(url, tenants, duration, predict_only)
-    stop.set()
-    await task
-    return {"upload_bytes": len(text), "uploads": [{"seconds": s, "status": c} for s, c in uploads],
-            "idle": idle, "during_upload": busy, "p99_ratio": busy["p99_ms"] / idle["p99_ms"]}
+    path = Path(tmp) / "big.csv"
+    path.write_text(text)
+    ctx = multiprocessing.get_context("spawn")
+    go, stop, in_flight, results = ctx.Event(), ctx.Event(), ctx.Value("i", 0), ctx.Queue()
+    proc = ctx.Process(target=_uploader, args=(url, upload_key, str(path), go, stop, in_flight, results))
+    proc.start()
+    idle, busy = [], []
+    try:
+        for _ in range(rounds):
+            go.clear()
+            while in_flight.value:  # the last upload of the busy window has finished
+                await asyncio.sleep(0.02)
+            idle.append(await _window(url, tenants, duration / rounds, predict_only))
+            go.set()
+            await asyncio.sleep(0.5)  # the first upload is under way
+            busy.append(await _window(url, tenants, duration / rounds, predict_only))
+    finally:
+        stop.set()
+        go.set()
+    uploads = []
+    while (item := await asyncio.to_thread(results.get)) is not None:
+        uploads.append(item)
+    proc.join(timeout=60)
+    idle_s, busy_s = _merge(idle), _merge(busy)
+    return {"upload_bytes": len(text), "rounds": rounds, "uploads": [{"seconds": s, "status": c} for s, c in uploads],
+            "idle": idle_s, "during_upload": busy_s, "p99_ratio": busy_s["p99_ms"] / idle_s["p99_ms"],
+            "p99_ratio_by_round": [_summary(b[0], b[1])["p99_ms"] / _summary(i[0], i[1])["p99_ms"]
+                                   for i, b in zip(idle, busy)]}
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clients", type=int, nargs="+", default=[20, 50])
+    ap.add_argument("--clients", type=int, nargs="*", default=[20, 50],
+                    help="Clients of each mixed-load run (none: only the slow-upload check).")
     ap.add_argument("--duration", type=float, default=20.0, help="Seconds of load per run.")
     ap.add_argument("--upload-mb", type=float, default=20.0, help="CSV size of the slow-upload check (0: skip).")
+    ap.add_argument("--rounds", type=int, default=3, help="Idle/uploading window pairs of the slow-upload check.")
     ap.add_argument("--json", type=Path, help="Write every number here.")
     args = ap.parse_args(argv)
     mix = {"predict": 0.8, "upload": 0.1, "train": 0.1}
-    n_tenants = max(args.clients)
+    n_tenants = max([*args.clients, 10])
     settings = {"workers": 2, "parsers": 2, "max_queued_jobs": 10**6, "max_storage_bytes": 2**40,
                 "max_prediction_rows_per_minute": 10**9}
     report = {"cpus": os.cpu_count(), "load_before": os.getloadavg(), "duration_s": args.duration, "mix": mix,
@@ -198,7 +247,7 @@ def main(argv=None) -> None:
                 report["runs"].append(res)
             if args.upload_mb > 0:
                 report["slow_upload"] = asyncio.run(slow_upload_check(url, tenants[:10], keys[-1], args.upload_mb,
-                                                                      args.duration))
+                                                                      args.duration, tmp, args.rounds))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -216,7 +265,8 @@ def main(argv=None) -> None:
         print(f"slow upload ({s['upload_bytes'] / 2**20:.1f} MiB CSV, {len(up)} uploads, "
               f"{np.median([u['seconds'] for u in up]) if up else float('nan'):.1f} s each, statuses "
               f"{sorted({u['status'] for u in up})}): 10 clients' predict p99 {s['idle']['p99_ms']:.1f} ms idle, "
-              f"{s['during_upload']['p99_ms']:.1f} ms during uploads (×{s['p99_ratio']:.2f}); "
+              f"{s['during_upload']['p99_ms']:.1f} ms during uploads (×{s['p99_ratio']:.2f}; by round "
+              f"{', '.join(f'×{r:.2f}' for r in s['p99_ratio_by_round'])}); "
               f"throughput {s['idle']['throughput_rps']:.0f} → {s['during_upload']['throughput_rps']:.0f} req/s")
     print(f"load average before {report['load_before'][0]:.1f}, after {report['load_after'][0]:.1f} "
           f"on {report['cpus']} CPUs")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import httpx
@@ -65,6 +66,77 @@ def test_storage_quota(platform):
         r = c._http.post("/v1/datasets", files={"file": ("d.npz", _npz(X, y))})
         assert r.status_code == 429 and "storage" in r.json()["detail"] and r.headers["retry-after"]
         assert len(c.datasets()) == 1
+
+
+def _concurrently(calls):
+    """Run the calls at once (one thread each, released together); their results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def run(call):
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_storage_quota_holds_under_concurrent_uploads(platform):
+    """A tenant 80,000 bytes below its quota sends eight 40,000-byte uploads at once: exactly two fit, and
+    the stored total never passes the quota (each upload is checked where it is stored)."""
+    _, key = platform.store.add_tenant("rushed")
+    tenant = platform.store.authenticate(key)["id"]
+    headers = {"Authorization": f"Bearer {key}"}
+    X, y = _data(n=3000, d=5)  # 120,000 of the 200,000 bytes
+    with httpx.Client(base_url=platform.url, headers=headers, timeout=60) as http:
+        assert http.post("/v1/datasets", files={"file": ("d.npz", _npz(X, y))}).status_code == 201
+    bodies = [_npz(*_data(n=1000, d=5, seed=i)) for i in range(8)]  # 40,000 bytes each
+
+    def upload(body):
+        with httpx.Client(base_url=platform.url, headers=headers, timeout=60) as http:
+            return http.post("/v1/datasets", files={"file": ("d.npz", body)})
+
+    answers = _concurrently([lambda b=b: upload(b) for b in bodies])
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [201] * 2 + [429] * 6, statuses
+    assert all("storage" in r.json()["detail"] and r.headers["retry-after"] for r in answers if r.status_code == 429)
+    assert platform.store.storage_bytes(tenant) == 200_000
+    stored = {p.stem for p in (platform.data_dir / "datasets").iterdir()}
+    records = {d["id"] for d in platform.store.list_datasets(tenant)}
+    assert len(records) == 3 and records <= stored  # a record for every stored file of the tenant's, no more
+    assert not list((platform.data_dir / "tmp").iterdir())
+
+
+def test_prediction_quota_holds_under_concurrent_requests(platform):
+    """Forty 5-row requests at once against the 50-row-a-minute quota: ten are answered and billed (each
+    request is checked where it is charged)."""
+    with _client(platform, "eager") as c:
+        X, y = _data()
+        model = c.train(c.upload(X, y)["id"], "ridge", protocol="II", lam=1.0)
+        if time.time() % 60 > 50:  # every request in one minute's bucket
+            time.sleep(61 - time.time() % 60)
+
+        def predict():
+            with httpx.Client(base_url=platform.url, headers=c._http.headers, timeout=60) as http:
+                return http.post(f"/v1/models/{model['id']}/predict", json={"rows": X[:5].tolist()}).status_code
+
+        statuses = sorted(_concurrently([predict] * 40))
+        assert statuses == [200] * 10 + [429] * 30, statuses
+        assert c.billing()["prediction_rows"] == 50
+
+
+def test_the_meter_checks_a_quota_where_it_charges(tmp_path):
+    """The store's side of the prediction quota: 16 threads charging 7 rows at once against a limit of 50."""
+    from hypersteal.mlaas.store import Store
+
+    store = Store(tmp_path / "data")
+    tenant, _ = store.add_tenant("t")
+    if time.time() % 60 > 55:
+        time.sleep(61 - time.time() % 60)
+    charged = _concurrently([lambda: store.record_usage(tenant, "m", "prediction", 7, "rows", 0.0007, limit=50)] * 16)
+    assert sum(charged) == 7 and store.usage_this_minute(tenant, "prediction") == 49
+    assert store.usage_by_model(tenant)["m"]["prediction"][0] == 49
 
 
 def _npz(X, y):
@@ -199,3 +271,22 @@ def test_running_jobs_quota_and_leases_in_the_store(tmp_path):
     assert not store.finish_job(first["id"], first["token"], status="succeeded", charge=(1.0, 0.1))
     assert store.get_model(None, first["id"])["status"] == "queued"
     assert store.usage_by_model(store.get_model(None, first["id"])["tenant_id"]) == {}
+
+
+def test_the_server_checkpoints_the_wal_off_the_requests_path(tmp_path):
+    """With background checkpoints, commits never checkpoint (the WAL grows past SQLite's 1000-page
+    automatic checkpoint) until :meth:`Store.checkpoint` runs; after it the WAL is reused from its start."""
+    from hypersteal.mlaas.store import Store
+
+    def wal_pages(store, writes):
+        tenant, _ = store.add_tenant("t")
+        for i in range(writes):
+            store.record_usage(tenant, f"m{i}", "prediction", 1, "rows", 0.0)
+        return (store.db_path.parent / "platform.db-wal").stat().st_size / 4096
+
+    assert wal_pages(Store(tmp_path / "inline"), 1500) < 1100  # SQLite's own checkpoint at 1000 pages
+    store = Store(tmp_path / "background", background_checkpoints=True)
+    grown = wal_pages(store, 1500)
+    assert grown > 1500
+    store.checkpoint()
+    assert wal_pages(store, 300) == grown  # the checkpointed WAL is written again from its start, not grown

@@ -98,17 +98,17 @@ def trt(
     if server is not None and not api_key:
         _fail("--server needs --api-key (or HYPERSTEAL_API_KEY).")
     if server is None:  # the embedded platform's catalogue is known: check before starting it
-        from .training import LEARNERS, canonical
+        from .training import LEARNERS, canonical, not_offered
 
         if canonical(algorithm) not in LEARNERS:
-            _fail(f"The platform has no learner {algorithm!r}; it has {sorted(LEARNERS)}.")
+            _fail(not_offered(algorithm))
 
     def run(url, key):
         with Client(url, key) as client:
             try:
                 client.learner(algorithm)
-            except KeyError as exc:
-                _fail(str(exc.args[0]))
+            except KeyError as exc:  # training.NotOffered: its message
+                _fail(str(exc))
             return train_steal_retrain(client, ds.X, ds.y, algorithm, fraction, black_box=black_box,
                                        random_state=seed)
 

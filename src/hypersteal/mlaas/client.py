@@ -61,14 +61,15 @@ class Client:
         return self._request("GET", "/v1/algorithms")
 
     def learner(self, name: str) -> dict:
-        """The public description of a learner (objective, intercept handling, output)."""
+        """The public description of a learner (objective, intercept handling, output); a learner the platform
+        does not train raises :class:`~hypersteal.mlaas.training.NotOffered` (a ``KeyError``) saying what it trains."""
         if self._learners is None:
             self._learners = {x["name"]: x for x in self.algorithms()["learners"]}
-        from .training import canonical
+        from .training import NotOffered, canonical, not_offered
 
         key = canonical(name)
         if key not in self._learners:
-            raise KeyError(f"The platform has no learner {name!r}; it has {sorted(self._learners)}.")
+            raise NotOffered(not_offered(name, self._learners))
         return self._learners[key]
 
     def billing(self) -> dict:

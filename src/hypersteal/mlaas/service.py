@@ -1,7 +1,8 @@
-"""The platform's HTTP service (FastAPI) and its worker pool.
+"""The platform's HTTP service (FastAPI): its routes, authentication and request-body limits.
 
 Import this module only to run a platform: it imports FastAPI.  :func:`create_app` builds the ASGI app;
-its lifespan starts the :class:`Platform` (worker processes, monitor thread) and stops it.
+its lifespan starts the :class:`~.pool.Platform` (worker processes, parsers, monitor thread) and stops it.
+The bodies (the OpenAPI schema) are in :mod:`.schemas`.
 
 Endpoints (all under ``/v1`` need ``Authorization: Bearer KEY``; a missing or unknown key → 401, a
 resource of another tenant → 404, exactly as one that does not exist):
@@ -21,18 +22,9 @@ resource of another tenant → 404, exactly as one that does not exist):
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import json as _json
 import math
-import os
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from pathlib import Path
-from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
@@ -40,329 +32,26 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from .pool import Platform
+from .schemas import (
+    BillingOut,
+    DatasetOut,
+    ModelIn,
+    ModelOut,
+    PredictIn,
+    PredictOut,
+    Problem,
+    bill_out,
+    dataset_out,
+    json_safe,
+)
 from .settings import Settings
-from .store import Store
-from .training import LEARNERS, learner
-from .uploads import Limits, ParserPool, UploadError
+from .store import StorageFull
+from .training import LEARNERS, NotOffered, learner
+from .uploads import Limits, UploadError
 
 __all__ = ["create_app", "Platform"]
-
-try:  # POSIX: one server per data directory
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
-
-
-# ======================================================================================================
-# The worker pool
-
-
-class Platform:
-    """The store, the training worker processes and the monitor that replaces dead workers."""
-
-    def __init__(self, data_dir, settings: Settings | None = None):
-        self.settings = settings or Settings.load(data_dir)
-        self.store = Store(data_dir)
-        self._workers: dict[str, subprocess.Popen] = {}
-        self.parsers = ParserPool(self.settings.parsers, memory_bytes=self.settings.parse_memory_bytes,
-                                  timeout_s=self.settings.parse_timeout_s)
-        self._monitor: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._lock_fh = None
-        self.started = False
-
-    # ---------------------------------------------------------------- life cycle
-    def start(self) -> None:
-        self._take_lock()
-        self.store.clean_tmp()
-        # jobs of a previous server whose lease ran out; a lease still running (its worker was killed
-        # with that server a moment ago) is requeued by the monitor when it ends, so no job runs twice
-        self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
-                                   max_attempts=self.settings.max_attempts, expired_before=time.time())
-        self._stopping.clear()
-        self.parsers.start()
-        for i in range(self.settings.workers):
-            self._spawn(i)
-        self._monitor = threading.Thread(target=self._watch, name="mlaas-monitor", daemon=True)
-        self._monitor.start()
-        self.started = True
-        self.notify()
-
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop the workers; a job still running stays 'running' in the store and is requeued on the
-        next start."""
-        if not self.started:
-            return
-        self._stopping.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=5)
-        for proc in self._workers.values():
-            with contextlib.suppress(OSError):
-                proc.stdin.close()  # idle workers exit at end of file
-            with contextlib.suppress(OSError):
-                proc.terminate()  # busy ones stop now; their job is requeued on the next start
-        for proc in self._workers.values():
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:  # pragma: no cover - a worker ignoring SIGTERM
-                proc.kill()
-                proc.wait(timeout=5)
-        with contextlib.suppress(Exception):  # their jobs are requeued at the next start, not a lease later
-            self.store.end_leases(self._workers)
-        self._workers.clear()
-        self.parsers.stop()
-        self._release_lock()
-        self.started = False
-
-    def notify(self) -> None:
-        """Wake idle workers: a job was queued."""
-        for proc in list(self._workers.values()):
-            with contextlib.suppress(OSError, ValueError):
-                proc.stdin.write(b"\n")
-                proc.stdin.flush()
-
-    def _take_lock(self) -> None:
-        if fcntl is None:
-            return
-        fh = open(self.store.root / "server.lock", "a+")  # noqa: SIM115 - held for the server's life
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            raise RuntimeError(f"Another hypersteal MLaaS server is using {self.store.root}.") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._lock_fh = fh
-
-    def _release_lock(self) -> None:
-        if self._lock_fh is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock_fh, fcntl.LOCK_UN)
-            self._lock_fh.close()
-            self._lock_fh = None
-
-    def _spawn(self, index: int) -> None:
-        worker_id = f"w{index}-{uuid.uuid4().hex[:8]}"
-        env = dict(os.environ)
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-            env[var] = "1"
-        cmd = [sys.executable, "-m", "hypersteal.mlaas.worker", "--data-dir", str(self.store.root),
-               "--worker-id", worker_id]
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=env, bufsize=0)
-        with contextlib.suppress(OSError):  # the secret settings travel on the pipe, not the command line
-            proc.stdin.write((_json.dumps(self.settings.to_dict()) + "\n").encode())
-        self._workers[worker_id] = proc
-
-    def _watch(self) -> None:
-        """Replace dead workers (requeueing their job), requeue jobs whose lease ran out, and enforce the
-        job time limit (billing the CPU the killed job used)."""
-        while not self._stopping.wait(0.5):
-            try:
-                self._watch_once()
-            except Exception:  # pragma: no cover - e.g. a locked database: try again in half a second
-                import traceback
-
-                traceback.print_exc()
-
-    def _watch_once(self) -> None:
-        for worker_id, proc in list(self._workers.items()):
-            if proc.poll() is None or self._stopping.is_set():
-                continue
-            self.store.requeue_running(worker=worker_id, reason=f"requeued: worker died (exit {proc.returncode})",
-                                       max_attempts=self.settings.max_attempts)
-            del self._workers[worker_id]
-            self._spawn(int(worker_id[1:].split("-")[0]))
-            self.notify()
-        if self._stopping.is_set():
-            return
-        now = time.time()
-        running = self.store.running_jobs()
-        if any(j["worker"] not in self._workers and (j["lease_until"] or 0) < now for j in running):
-            if self.store.requeue_running(worker=None, reason="requeued: the server restarted while it ran",
-                                          max_attempts=self.settings.max_attempts, expired_before=now,
-                                          exclude_workers=set(self._workers)):
-                self.notify()
-        limit = self.settings.job_timeout_s
-        if limit:
-            for job in running:
-                proc = self._workers.get(job["worker"])
-                if proc is None or not job["started_at"] or now - job["started_at"] <= limit:
-                    continue
-                cpu = _process_cpu(proc.pid)
-                if cpu is not None and job["cpu_start"] is not None:
-                    cpu = max(0.0, cpu - job["cpu_start"])
-                else:  # the worker's last lease renewal
-                    cpu = job["compute_seconds"]
-                self.store.fail_running(job["id"], f"the job ran longer than the limit of {limit:g} s",
-                                        cpu_seconds=cpu, price_per_compute_hour=self.settings.price_per_compute_hour)
-                proc.kill()
-
-    # ---------------------------------------------------------------- reading parameters
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one Platform per server; parameters never change
-    def params(self, model_id: str) -> dict:
-        with np.load(self.store.params_path(model_id), allow_pickle=False) as f:
-            return {k: f[k] for k in f.files}
-
-
-def _process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux ``/proc``), as its own ``time.process_time()``."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-# ======================================================================================================
-# Request and response bodies
-
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class ModelIn(BaseModel):
-    """A training request."""
-
-    model_config = ConfigDict(extra="forbid")
-    dataset_id: str = Field(description="A dataset of yours.")
-    algorithm: str = Field(description="A learner of GET /v1/algorithms, e.g. ridge, svm_squared_hinge.")
-    protocol: Literal["I", "II"] = Field("I", description="I: the platform tunes λ by cross-validation; "
-                                                          "II: you give λ.")
-    lam: Annotated[float, Strict()] | None = Field(None, gt=0, allow_inf_nan=False,
-                              description="λ in the paper's units (sum loss, penalty without ½); Protocol II only.")
-    release: Literal["parameters", "predictions"] = Field(
-        "parameters", description="parameters: GET returns the model; predictions: black-box, predict only.")
-    decimals: int | None = Field(None, ge=0, le=15, description="Round released parameters (or, for a "
-                                                                 "black-box model, answers) to this many decimals.")
-    passes: int | None = Field(None, ge=1, description="SGD learners: passes over the data (default 10).")
-
-
-class PredictIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rows: list[list[Finite]] = Field(description="Feature rows, one list per instance.", min_length=1)
-    decimals: int | None = Field(None, ge=0, le=15, description="Round the answers to this many decimals.")
-
-
-class Problem(BaseModel):
-    detail: str | list[dict[str, Any]] = Field(description="What went wrong (a list for invalid request fields).")
-
-
-class DatasetOut(BaseModel):
-    id: str
-    name: str | None
-    format: str
-    target: str | None
-    rows: int
-    columns: int
-    bytes: int
-    target_kind: str
-    classes: list[Any] | None = None
-    class_counts: list[int] | None = None
-    created_at: str
-
-
-class Bill(BaseModel):
-    compute_seconds: float
-    compute_cost: float
-    prediction_rows: int
-    prediction_cost: float
-    total: float
-    currency: str = "USD"
-
-
-class Parameters(BaseModel):
-    coef: list[float]
-    intercept: float
-    classes: list[Any] | None = None
-    decimals: int | None = None
-
-
-class ModelOut(BaseModel):
-    id: str
-    dataset_id: str
-    algorithm: str
-    protocol: str
-    lam: float | None = Field(None, description="The λ you gave (Protocol II); Protocol I's λ is not disclosed.")
-    release: str
-    decimals: int | None
-    passes: int | None
-    status: Literal["queued", "running", "succeeded", "failed"]
-    created_at: str
-    started_at: float | None
-    finished_at: float | None
-    attempts: int
-    error: str | None
-    notes: list[str]
-    learner: dict[str, Any]
-    n_rows: int | None = None
-    n_features: int | None = None
-    classes: list[Any] | None = None
-    bill: Bill
-    parameters: Parameters | None = None
-
-
-class PredictOut(BaseModel):
-    model_id: str
-    rows: int
-    predictions: list[Any] = Field(description="Values (regression) or labels (classification).")
-    scores: list[float] = Field(description="Regression: the value; logistic: P(classes[1]); SVM: decision value.")
-    output: str
-    classes: list[Any] | None = None
-    cost: float
-
-
-class BillingLine(BaseModel):
-    model_id: str | None
-    compute_seconds: float
-    compute_cost: float
-    prediction_rows: int
-    prediction_cost: float
-    total: float
-
-
-class BillingOut(BaseModel):
-    tenant: str
-    price_list: dict[str, Any]
-    compute_seconds: float
-    compute_cost: float
-    prediction_rows: int
-    prediction_cost: float
-    total: float
-    currency: str = "USD"
-    models: list[BillingLine]
-
-
-# ======================================================================================================
-# Helpers
-
-
-def _json_safe(value):
-    """Replace non-finite floats (not representable in JSON) by strings."""
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _bill(usage: dict) -> dict:
-    cs, cc, _ = usage.get("training", (0.0, 0.0, 0))
-    pr, pc, _ = usage.get("prediction", (0.0, 0.0, 0))
-    return {"compute_seconds": cs, "compute_cost": cc, "prediction_rows": int(pr), "prediction_cost": pc,
-            "total": cc + pc}
-
-
-def _dataset_out(rec: dict) -> dict:
-    meta = rec["meta"]
-    return {k: rec[k] for k in ("id", "name", "format", "target", "rows", "columns", "bytes", "created_at")} | {
-        "target_kind": meta.get("target_kind", "numeric"), "classes": meta.get("classes"),
-        "class_counts": meta.get("class_counts")}
 
 
 class BodyLimit:
@@ -488,21 +177,22 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
             except UploadError as exc:
                 headers = {"Retry-After": "5"} if exc.status == 503 else None
                 raise HTTPException(exc.status, exc.message, headers=headers) from None
-            if used + parsed["rows"] * parsed["columns"] * 8 > settings.max_storage_bytes:
-                raise too_many(f"This dataset would take your storage past its {settings.max_storage_bytes} "
-                               f"bytes ({used} used).", 60)
-            rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
-                                         name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
-                                         nbytes=nbytes, meta=parsed["meta"])
+            try:  # the quota is checked again in the transaction that stores it: concurrent uploads cannot pass it
+                rec = store.add_dataset_file(who["id"], out, rows=parsed["rows"], columns=parsed["columns"],
+                                             name=name or file.filename, fmt=parsed["fmt"], target=parsed["target"],
+                                             nbytes=nbytes, meta=parsed["meta"],
+                                             max_storage_bytes=settings.max_storage_bytes)
+            except StorageFull as exc:
+                raise too_many(str(exc), 60) from None
         finally:
             for p in (src, out):
                 with contextlib.suppress(OSError):
                     p.unlink()
-        return _dataset_out(rec)
+        return dataset_out(rec)
 
     @app.get("/v1/datasets", response_model=list[DatasetOut], tags=["datasets"], responses=unauthorized)
     def list_datasets(who: dict = Depends(tenant)) -> list:
-        return [_dataset_out(r) for r in store.list_datasets(who["id"])]
+        return [dataset_out(r) for r in store.list_datasets(who["id"])]
 
     @app.get("/v1/datasets/{dataset_id}", response_model=DatasetOut, tags=["datasets"],
              responses=unauthorized | missing)
@@ -510,7 +200,7 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         rec = store.get_dataset(who["id"], dataset_id)
         if rec is None:
             raise HTTPException(404, f"No dataset {dataset_id!r}.")
-        return _dataset_out(rec)
+        return dataset_out(rec)
 
     # ------------------------------------------------------------------ models
     def unreadable(model_id: str) -> HTTPException:
@@ -532,7 +222,7 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         out["lam"] = rec["lam_given"] if rec["protocol"] == "II" else None
         out["learner"] = info.to_dict()
         out.update(n_rows=meta.get("n_rows"), n_features=meta.get("n_features"), classes=meta.get("classes"))
-        out["bill"] = _bill(store.usage_by_model(rec["tenant_id"], rec["id"]).get(rec["id"], {}))
+        out["bill"] = bill_out(store.usage_by_model(rec["tenant_id"], rec["id"]).get(rec["id"], {}))
         if rec["status"] == "succeeded" and rec["release"] == "parameters":
             try:
                 p = platform.params(rec["id"])
@@ -557,9 +247,8 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
             raise HTTPException(404, f"No dataset {body.dataset_id!r}.")
         try:
             info = learner(body.algorithm)
-        except KeyError:
-            raise HTTPException(422, f"Unknown algorithm {body.algorithm!r}; choose one of "
-                                     f"{', '.join(LEARNERS)}.") from None
+        except NotOffered as exc:
+            raise HTTPException(422, str(exc)) from None
         if body.protocol == "II" and body.lam is None:
             raise HTTPException(422, "Protocol II needs lam (the λ to train with).")
         if body.protocol == "I" and body.lam is not None:
@@ -648,7 +337,12 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         else:
             predictions, classes_out = scores.tolist(), None
         cost = m * settings.price_per_prediction
-        store.record_usage(who["id"], model_id, "prediction", m, "rows", cost)
+        limit = settings.max_prediction_rows_per_minute
+        if not store.record_usage(who["id"], model_id, "prediction", m, "rows", cost, limit=limit):
+            # checked again where it is charged: concurrent requests cannot pass the quota together
+            raise too_many(f"These {m} rows would take your predictions this minute past your limit; your limit "
+                           f"is {limit} a minute.",
+                           60 - time.time() % 60)
         return {"model_id": model_id, "rows": m, "predictions": predictions, "scores": scores.tolist(),
                 "output": info.output, "classes": classes_out, "cost": cost}
 
@@ -658,7 +352,7 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
         """What you have been charged: CPU-seconds of training and predicted rows, per model and in total."""
         lines = []
         for model_id, usage in store.usage_by_model(who["id"]).items():
-            lines.append({"model_id": model_id} | _bill(usage))
+            lines.append({"model_id": model_id} | bill_out(usage))
         total = {k: sum(line[k] for line in lines) for k in ("compute_seconds", "compute_cost", "prediction_rows",
                                                              "prediction_cost", "total")}
         return {"tenant": who["name"], "price_list": settings.price_list(), **total, "models": lines}
@@ -670,6 +364,6 @@ def create_app(data_dir, settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         # FastAPI echoes the input; NaN or infinity in it must not turn a 422 into a 500
-        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
 
     return app

@@ -8,6 +8,7 @@ Layout of a data directory::
     tmp/                   files being written (renamed into place when complete)
     server.lock            held by the one server using this directory
 
+The job queue is in :mod:`.jobs`, the meter in :mod:`.meter` (mixins of :class:`Store`).
 Several processes use one directory at once (the server, its worker processes, ``add-tenant``): every
 write is a short ``BEGIN IMMEDIATE`` transaction and readers never block writers (WAL).
 """
@@ -24,12 +25,16 @@ import sqlite3
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Store", "new_id"]
+from ._util import new_id
+from ._util import now_iso as _now
+from .jobs import JobQueue
+from .meter import Meter
+
+__all__ = ["Store", "StorageFull", "new_id"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenants (
@@ -131,24 +136,32 @@ _ADDED_COLUMNS = [("models", "lease_until", "REAL"), ("models", "cpu_start", "RE
 _KEY_PREFIX = "hsk"
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 def _digest(salt: bytes, secret: str) -> str:
     return hmac.new(salt, secret.encode(), hashlib.sha256).hexdigest()
 
 
-class Store:
-    """All persistent state of one platform data directory."""
+class StorageFull(Exception):
+    """A dataset that would take its tenant past the storage quota (nothing was stored)."""
 
-    def __init__(self, data_dir):
+    def __init__(self, used: int, needed: int, limit: int):
+        super().__init__(f"This dataset ({needed} bytes of features) would take your storage past its {limit} "
+                         f"bytes ({used} used).")
+        self.used, self.needed, self.limit = used, needed, limit
+
+
+class Store(JobQueue, Meter):
+    """All persistent state of one platform data directory: tenants and keys, datasets and models here;
+    the job queue (:class:`~.jobs.JobQueue`) and the meter (:class:`~.meter.Meter`) as mixins."""
+
+    def __init__(self, data_dir, *, background_checkpoints: bool = False):
+        """``background_checkpoints``: this process's connections never checkpoint the WAL when they commit;
+        the owner calls :meth:`checkpoint` from a thread of its own (the server's monitor). A checkpoint
+        ends with an fsync of the database, which waits for the disk: while uploads were being written it
+        took up to ~120 ms, and made the request that happened to commit then (holding the write lock) and
+        every request queued behind it wait as long."""
         self._local = threading.local()
         self._write_lock = threading.RLock()
+        self._background_checkpoints = background_checkpoints
         self.root = Path(data_dir).expanduser().resolve()
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(OSError):  # tenants' data and the platform's secrets: the operator only
@@ -185,6 +198,8 @@ class Store:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA busy_timeout=60000")
         db.execute("PRAGMA synchronous=NORMAL")
+        if self._background_checkpoints:
+            db.execute("PRAGMA wal_autocheckpoint=0")
         db.execute("PRAGMA foreign_keys=ON")
         return db
 
@@ -214,6 +229,11 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database (PASSIVE: never blocks readers or writers)."""
+        with self.connect() as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def tmp_path(self, suffix: str = "") -> Path:
         return self.root / "tmp" / f"{uuid.uuid4().hex}{suffix}"
@@ -281,7 +301,7 @@ class Store:
     def add_dataset(self, tenant_id: str, *, X: np.ndarray, y: np.ndarray, feature_names, name, fmt, target,
                     nbytes: int, meta: dict) -> dict:
         """Write the arrays, then the record; on any failure neither stays."""
-        from .uploads import write_dataset
+        from .formats import write_dataset
 
         tmp = self.tmp_path(".npz")
         try:
@@ -293,19 +313,26 @@ class Store:
                 tmp.unlink()
 
     def add_dataset_file(self, tenant_id: str, path, *, rows: int, columns: int, name, fmt, target, nbytes: int,
-                         meta: dict) -> dict:
-        """Move a written dataset file (in ``tmp/``) into place, then add the record; on any failure
-        neither stays."""
+                         meta: dict, max_storage_bytes: int | None = None) -> dict:
+        """Move a written dataset file (in ``tmp/``) into place and add its record, in one transaction that
+        first checks the tenant's storage quota (``max_storage_bytes``: stored feature matrices, rows ×
+        columns × 8 bytes, this one included), so concurrent uploads cannot pass it together. Raises
+        :class:`StorageFull` (nothing stored) when the dataset does not fit; on any failure neither the file
+        nor the record stays."""
         dataset_id = new_id("ds")
         final = self.dataset_path(dataset_id)
         try:
-            os.replace(path, final)
             with self.transaction() as db:
+                if max_storage_bytes is not None:
+                    used = self._storage_bytes(db, tenant_id)
+                    if used + rows * columns * 8 > max_storage_bytes:
+                        raise StorageFull(used, rows * columns * 8, max_storage_bytes)
                 db.execute(
                     "INSERT INTO datasets (id, tenant_id, name, format, target, rows, columns, bytes, meta, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (dataset_id, tenant_id, name, fmt, target, rows, columns, int(nbytes), json.dumps(meta), _now()),
                 )
+                os.replace(path, final)  # before the commit: a record never points at a missing file
         except BaseException:
             with contextlib.suppress(OSError):
                 final.unlink()
@@ -332,14 +359,18 @@ class Store:
     def storage_bytes(self, tenant_id: str) -> int:
         """Bytes of the tenant's stored feature matrices (rows × columns × 8)."""
         with self.connect() as db:
-            return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
-                                  (tenant_id,)).fetchone()[0])
+            return self._storage_bytes(db, tenant_id)
+
+    @staticmethod
+    def _storage_bytes(db, tenant_id: str) -> int:
+        return int(db.execute("SELECT COALESCE(SUM(rows * columns * 8), 0) FROM datasets WHERE tenant_id = ?",
+                              (tenant_id,)).fetchone()[0])
 
     def load_dataset(self, dataset_id: str) -> tuple[np.ndarray, np.ndarray]:
         with np.load(self.dataset_path(dataset_id), allow_pickle=False) as f:
             return f["X"], f["y"]
 
-    # ------------------------------------------------------------------ models and jobs
+    # ------------------------------------------------------------------ models (their jobs: .jobs)
     def add_model(self, tenant_id: str, spec: dict, *, max_queued: int | None = None) -> dict | None:
         """Queue a job; None if the tenant already has ``max_queued`` jobs queued (checked in the same
         transaction)."""
@@ -380,183 +411,3 @@ class Store:
         with self.connect() as db:
             rows = db.execute("SELECT * FROM models WHERE tenant_id = ? ORDER BY queued_at", (tenant_id,))
             return [self._model_record(r) for r in rows]
-
-    def claim_job(self, worker: str, *, lease_s: float = 60.0, max_running: int | None = None) -> dict | None:
-        """Atomically take the next queued job: fair share first (the tenant with the fewest running
-        jobs), then first come, first served; tenants with ``max_running`` jobs running wait. The job is
-        leased to ``worker`` for ``lease_s`` seconds (renewed by :meth:`renew_lease`)."""
-        token = uuid.uuid4().hex
-        running = "(SELECT COUNT(*) FROM models r WHERE r.tenant_id = m.tenant_id AND r.status = 'running')"
-        with self.transaction() as db:
-            sql = "SELECT m.id FROM models m WHERE m.status = 'queued' "
-            args: list = []
-            if max_running is not None:
-                sql += f"AND {running} < ? "
-                args.append(int(max_running))
-            row = db.execute(sql + f"ORDER BY {running}, m.queued_at LIMIT 1", args).fetchone()
-            if row is None:
-                return None
-            now = time.time()
-            db.execute(
-                "UPDATE models SET status = 'running', worker = ?, token = ?, started_at = ?, lease_until = ?, "
-                "cpu_start = NULL, attempts = attempts + 1 WHERE id = ?",
-                (worker, token, now, now + lease_s, row["id"]),
-            )
-        return self.get_model(None, row["id"])
-
-    def renew_lease(self, model_id: str, token: str, lease_s: float, *, cpu_start: float | None = None,
-                    cpu_seconds: float | None = None) -> bool:
-        """Extend a running job's lease (and record its worker's CPU meter); False if the job is no longer
-        this worker's (requeued, timed out), in which case the worker must stop working on it."""
-        with self.transaction() as db:
-            cur = db.execute(
-                "UPDATE models SET lease_until = ?, cpu_start = COALESCE(?, cpu_start), "
-                "compute_seconds = COALESCE(?, compute_seconds) WHERE id = ? AND token = ? AND status = 'running'",
-                (time.time() + lease_s, cpu_start, cpu_seconds, model_id, token),
-            )
-            return cur.rowcount == 1
-
-    def finish_job(self, model_id: str, token: str, *, status: str, lam_used=None, cv=None, compute_seconds=None,
-                   wall_seconds=None, timings=None, meta_update=None, error=None, charge=None) -> bool:
-        """Record a job's outcome and its meter reading, if this worker still owns the job."""
-        with self.transaction() as db:
-            row = db.execute("SELECT tenant_id, meta, status, token FROM models WHERE id = ?", (model_id,)).fetchone()
-            if row is None or row["token"] != token or row["status"] != "running":
-                return False
-            meta = json.loads(row["meta"] or "{}")
-            meta.update(meta_update or {})
-            db.execute(
-                "UPDATE models SET status = ?, finished_at = ?, lam_used = ?, cv = ?, compute_seconds = ?, "
-                "wall_seconds = ?, timings = ?, meta = ?, error = ? WHERE id = ?",
-                (status, time.time(), lam_used, None if cv is None else json.dumps(cv), compute_seconds,
-                 wall_seconds, None if timings is None else json.dumps(timings), json.dumps(meta), error, model_id),
-            )
-            if charge is not None:
-                quantity, amount = charge
-                self._charge(db, row["tenant_id"], model_id, "training", quantity, "cpu_seconds", amount)
-        return True
-
-    def requeue_running(self, *, worker: str | None, reason: str, max_attempts: int,
-                        expired_before: float | None = None, exclude_workers=()) -> list[str]:
-        """Put running jobs (all, or one worker's, or those whose lease ended before ``expired_before``
-        and whose worker is not in ``exclude_workers``) back in the queue; fail those out of attempts."""
-        touched = []
-        with self.transaction() as db:
-            sql, args = "SELECT id, attempts, notes, worker FROM models WHERE status = 'running'", []
-            if worker is not None:
-                sql += " AND worker = ?"
-                args.append(worker)
-            if expired_before is not None:
-                sql += " AND (lease_until IS NULL OR lease_until < ?)"
-                args.append(expired_before)
-            for r in db.execute(sql, args).fetchall():
-                if r["worker"] in exclude_workers:
-                    continue
-                notes = json.loads(r["notes"]) + [f"{_now()}: {reason}"]
-                if r["attempts"] >= max_attempts:
-                    db.execute(
-                        "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, "
-                        "lease_until = NULL, error = ?, notes = ? WHERE id = ?",
-                        (time.time(), f"{reason}; gave up after {r['attempts']} attempts", json.dumps(notes), r["id"]),
-                    )
-                else:
-                    db.execute(
-                        "UPDATE models SET status = 'queued', worker = NULL, token = NULL, lease_until = NULL, "
-                        "compute_seconds = NULL, cpu_start = NULL, notes = ? WHERE id = ?",
-                        (json.dumps(notes), r["id"]),
-                    )
-                touched.append(r["id"])
-        return touched
-
-    def end_leases(self, workers) -> None:
-        """End the leases of these (stopped) workers' jobs, so the next start requeues them at once."""
-        workers = list(workers)
-        if not workers:
-            return
-        with self.transaction() as db:
-            db.execute(f"UPDATE models SET lease_until = 0 WHERE status = 'running' AND worker IN "
-                       f"({', '.join('?' * len(workers))})", workers)
-
-    def fail_running(self, model_id: str, error: str, *, cpu_seconds: float | None = None,
-                     price_per_compute_hour: float = 0.0) -> bool:
-        """Mark a running job failed (the time limit); bill ``cpu_seconds`` if given."""
-        with self.transaction() as db:
-            row = db.execute("SELECT tenant_id FROM models WHERE id = ? AND status = 'running'",
-                             (model_id,)).fetchone()
-            if row is None:
-                return False
-            db.execute(
-                "UPDATE models SET status = 'failed', finished_at = ?, worker = NULL, token = NULL, "
-                "lease_until = NULL, compute_seconds = ?, error = ? WHERE id = ?",
-                (time.time(), cpu_seconds, error, model_id),
-            )
-            if cpu_seconds is not None:
-                self._charge(db, row["tenant_id"], model_id, "training", cpu_seconds, "cpu_seconds",
-                             cpu_seconds / 3600.0 * price_per_compute_hour)
-        return True
-
-    def running_jobs(self) -> list[dict]:
-        with self.connect() as db:
-            return [dict(r) for r in db.execute(
-                "SELECT id, worker, started_at, lease_until, cpu_start, compute_seconds FROM models "
-                "WHERE status = 'running'")]
-
-    def count_queued(self) -> int:
-        with self.connect() as db:
-            return db.execute("SELECT COUNT(*) FROM models WHERE status = 'queued'").fetchone()[0]
-
-    # ------------------------------------------------------------------ the meter
-    @staticmethod
-    def _charge(db, tenant_id: str, model_id: str, kind: str, quantity: float, unit: str, amount: float) -> None:
-        """One metered event (a training job) in the log and the running totals (inside a transaction)."""
-        db.execute(
-            "INSERT INTO usage (tenant_id, model_id, kind, quantity, unit, amount, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (tenant_id, model_id, kind, quantity, unit, amount, _now()),
-        )
-        Store._add_total(db, tenant_id, model_id, kind, quantity, amount)
-
-    @staticmethod
-    def _add_total(db, tenant_id, model_id, kind, quantity, amount) -> None:
-        db.execute(
-            "INSERT INTO usage_totals (tenant_id, model_id, kind, quantity, amount, count) VALUES (?, ?, ?, ?, ?, 1) "
-            "ON CONFLICT (tenant_id, model_id, kind) DO UPDATE SET quantity = quantity + excluded.quantity, "
-            "amount = amount + excluded.amount, count = count + 1",
-            (tenant_id, model_id or "", kind, quantity, amount),
-        )
-
-    def record_usage(self, tenant_id: str, model_id: str, kind: str, quantity: float, unit: str,
-                     amount: float) -> None:
-        """Meter a request (predictions): added to the tenant's bucket of this minute and the running totals,
-        so the stored rows grow with models × minutes, not with requests."""
-        minute = int(time.time() // 60)
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO usage_minutes (tenant_id, model_id, kind, minute, quantity, amount, count) "
-                "VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (tenant_id, model_id, kind, minute) DO UPDATE SET "
-                "quantity = quantity + excluded.quantity, amount = amount + excluded.amount, count = count + 1",
-                (tenant_id, model_id or "", kind, minute, quantity, amount),
-            )
-            self._add_total(db, tenant_id, model_id, kind, quantity, amount)
-
-    def usage_this_minute(self, tenant_id: str, kind: str) -> float:
-        """The tenant's metered quantity (rows) of ``kind`` in the current minute."""
-        minute = int(time.time() // 60)
-        with self.connect() as db:
-            row = db.execute("SELECT SUM(quantity) FROM usage_minutes WHERE tenant_id = ? AND minute = ? AND kind = ?",
-                             (tenant_id, minute, kind)).fetchone()
-        return float(row[0] or 0.0)
-
-    def usage_by_model(self, tenant_id: str, model_id: str | None = None) -> dict:
-        """{model_id: {kind: (quantity, amount, count)}} for one tenant (or one model), from the running
-        totals (one row per model and kind)."""
-        sql = "SELECT model_id, kind, quantity AS q, amount AS a, count AS c FROM usage_totals WHERE tenant_id = ?"
-        args: list = [tenant_id]
-        if model_id is not None:
-            sql += " AND model_id = ?"
-            args.append(model_id)
-        out: dict = {}
-        with self.connect() as db:
-            for r in db.execute(sql, args):
-                out.setdefault(r["model_id"] or None, {})[r["kind"]] = (float(r["q"]), float(r["a"]), int(r["c"]))
-        return out

@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .._validation import InputError
+from .._validation import InputError, suggest
 from ..registry import LEARNERS as REGISTRY
 from ..registry import canonical_name, native
 
-__all__ = ["Learner", "LEARNERS", "canonical", "make_estimator", "fit", "tune", "model_params", "score", "learner"]
+__all__ = ["Learner", "LEARNERS", "canonical", "make_estimator", "fit", "tune", "model_params", "score", "learner",
+           "NotOffered", "not_offered"]
 
 
 @dataclass(frozen=True)
@@ -96,11 +97,33 @@ def canonical(name: str) -> str:
         return key
 
 
+class NotOffered(KeyError, ValueError):
+    """A learner the platform does not train; ``str()`` is the one-line message of :func:`not_offered`."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def not_offered(name: str, offered=None) -> str:
+    """Why the platform refuses ``name``, and what it trains instead (``offered``: its catalogue's names)."""
+    offered = list(LEARNERS if offered is None else offered)
+    key = canonical(name)
+    rec = REGISTRY.get(key)
+    if rec is None:
+        return f"Unknown algorithm {name!r}.{suggest(str(name), offered)} This platform trains {', '.join(offered)}."
+    if rec.family != "linear":
+        why = "kernel learners" if rec.family == "kernel" else "neural networks"
+    else:
+        why = "learners with two λs (elastic net)" if rec.n_lambdas == 2 else "this learner"
+    return (f"{rec.name} ({rec.paper}) is a hypersteal learner, but this platform does not train it ({why}: it "
+            f"trains linear models with one λ, binary classifiers). It trains {', '.join(offered)}.")
+
+
 def learner(name: str) -> Learner:
-    """Look a learner up by name (any spelling :func:`canonical` accepts)."""
+    """Look a learner up by name (any spelling :func:`canonical` accepts); :class:`NotOffered` otherwise."""
     key = canonical(name)
     if key not in LEARNERS:
-        raise KeyError(name)
+        raise NotOffered(not_offered(name))
     return LEARNERS[key]
 
 
