@@ -183,13 +183,13 @@ def _search(trainer: _Trainer, x0, span: float, budget: int) -> Replay:
     dist, keys = trainer.dist, trainer.keys
     best = x0
     if dist(x0) > REPLAY_RTOL and len(keys) == 1:
-        center = x0[0]
+        center, fine = x0[0], span
         if span > 10:  # whole decades first, then quarter decades within one decade of the best of them
             decades = round(np.log10(span))
             center = min(center + np.log(10) * np.arange(-decades, decades + 1), key=dist)
-            span = 10.0
+            fine = 10.0
         step = np.log(10) / 4
-        reach = round(np.log(span) / step)
+        reach = round(np.log(fine) / step)
         grid = list(center + step * np.arange(-reach, reach + 1))
         vals = [dist(g) for g in grid]
         for _ in range(8):  # the best point at an end: the truth may lie beyond it
