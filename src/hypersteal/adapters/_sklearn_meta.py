@@ -371,8 +371,12 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         p = probs[0]
         part = problems[0][0]
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
-        direct = (p.X is part.X and not p.weights and type(part.est).__name__ == part.kind
-                  and hasattr(part.est, "get_params") and not is_lazy(p.X))
+        same = (p.X is part.X and type(part.est).__name__ == part.kind and hasattr(part.est, "get_params")
+                and not is_lazy(p.X))
+        direct = same and not p.weights
+        # class weights alone travel with the estimator, so training it again reproduces them (sample weights
+        # would not); the solvers' stopping rules are stated for unweighted losses, so no bound from them
+        replayable = direct or (same and p.weights == "rows" and part.w is None)
         bound = gradient_bound(part.est, p.X, part.y) if direct else None
         result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, sample_weight=p.sample_weight, **p.options,
                        **options)
@@ -383,7 +387,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         if gap is not None:
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         loud += [m for m in flag_unconverged(part.kind, part.est, result) if m not in loud]
-        if direct:
+        if replayable:
             result = refine(result, part.est, p.X, part.y, p.to_native, mode=replay)
     else:
         if any(p.options != probs[0].options for p in probs):
