@@ -489,8 +489,9 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
         ``REPLAY_BUDGET`` (60) seconds with "auto", or the seconds given. False: never.
     sample_weight : array-like of shape (n,), optional
         The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
-        recovered exactly only with them (squared losses: ``Ridge``, ``RidgeClassifier``, ``Lasso``,
-        ``ElasticNet`` and their CV variants; others refuse). ``class_weight`` is read from the estimator.
+        recovered exactly only with them: ``Ridge``, ``RidgeClassifier``, ``Lasso``, ``ElasticNet``,
+        ``LogisticRegression``, ``LinearSVC``, ``SVC``, ``SGDClassifier`` and their CV variants; others refuse.
+        ``class_weight`` is read from the estimator and computed as it computes it.
     **options
         Passed to :func:`hypersteal.steal` (``identifiable_rtol``, ``margin_tol``).
 
