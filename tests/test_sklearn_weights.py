@@ -316,3 +316,32 @@ def test_sgd_classifier_weights_are_taken_and_never_confidently_wrong(iris, clas
                             random_state=0), X, y, sample_weight=sw)
     r = steal(est, X, y, sample_weight=sw, replay=False)
     assert not r.identifiable or r.native["alpha"] == pytest.approx(0.01, rel=1e-3), r.summary()
+
+
+@pytest.mark.parametrize("three", [False, True])
+def test_svc_with_zero_weights(cancer, iris3, three):
+    """libsvm drops rows of weight 0, and scikit-learn's support_ then counts the remaining rows only."""
+    X, y = iris3 if three else cancer
+    sw = sample_weights(len(y), True)
+    sw[::7] = 0.0
+    est = fit(SVC(C=0.8, tol=1e-10, class_weight="balanced"), X, y, sample_weight=sw)
+    r = steal(est, X, y, sample_weight=sw, replay=False)
+    assert r.identifiable and r.native["C"] == pytest.approx(0.8, rel=1e-5), r.summary()
+
+
+def test_steal_takes_sample_weight_directly(cancer):
+    """The public keyword: λ of Σ w_i CE_i + λ‖w‖² from a weighted fit's coef_, and the weights validated."""
+    X, y = cancer
+    sw = sample_weights(len(y), True)
+    est = fit(LogisticRegression(C=0.5, solver="newton-cholesky", tol=1e-12), X, y, sample_weight=sw)
+    params = {"coef": est.coef_, "intercept": est.intercept_}
+    r = hypersteal.steal("logistic_l2", X, y, params, sample_weight=sw)
+    assert r.identifiable and r.lam == pytest.approx(1 / (2 * 0.5), rel=1e-8), r.summary()
+    assert not hypersteal.steal("logistic_l2", X, y, params).identifiable
+    for bad, match in ((sw[:-1], "sample_weight has 568 values but X has 569 rows"),
+                       (-sw, "sample_weight holds negative values"), (np.full(len(y), np.nan), "sample_weight")):
+        with pytest.raises(InputError, match=match):
+            hypersteal.steal("logistic_l2", X, y, params, sample_weight=bad)
+    with pytest.raises(InputError, match="mlp_regression does not take sample_weight"):
+        mlp = {"coefs": [np.ones((8, 1))], "intercepts": [np.zeros(1)]}
+        hypersteal.steal("mlp_regression", X, y.astype(float), mlp, sample_weight=sw)

@@ -322,6 +322,8 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     """
     from ..kernels import Kernel
 
+    if kind == "SVC" and sample_weight is not None and np.any(np.asarray(sample_weight) == 0):
+        est = _svc_without_zero_weights(est, sample_weight)
     plan = SUPPORTED[kind](est, X)
     algorithm, options, params, to_native = plan[:4]
     if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
@@ -345,6 +347,16 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
                         sample_weight=None if weights is None else weights[rows])
                 for Kp, yp, p, rows in _svc_one_vs_one(est, K, y)]
     return [Problem(algorithm, options, X, y, params, to_native, how, sample_weight=weights)]
+
+
+def _svc_without_zero_weights(est, sample_weight):
+    """libsvm drops the rows of weight 0 before training, and scikit-learn's ``support_`` then counts the rows
+    that remain: a copy of ``est`` whose ``support_`` indexes all the rows (the dropped rows have α = 0)."""
+    import copy
+
+    view = copy.copy(est)
+    view.support_ = np.flatnonzero(np.asarray(sample_weight) > 0)[est.support_]
+    return view
 
 
 def _row_weights(kind, est, y_labels, sample_weight, n):
