@@ -205,3 +205,5 @@ def test_unit_weights_change_nothing_and_bad_weights_are_refused():
                        (np.full(N, np.nan), "NaN or infinite"), (np.ones((N, 2)), "2 columns but the model has 1")):
         with pytest.raises(InputError, match=match):
             objective.weigh(objective.prepare(X, Y_BIN), bad)
+    with pytest.raises(InputError, match="one weight per row, not one per row and output"):
+        objective.weigh(objective.prepare(X, Y_MULTI), np.ones((N, 3)))

@@ -345,3 +345,10 @@ def test_steal_takes_sample_weight_directly(cancer):
     with pytest.raises(InputError, match="mlp_regression does not take sample_weight"):
         mlp = {"coefs": [np.ones((8, 1))], "intercepts": [np.zeros(1)]}
         hypersteal.steal("mlp_regression", X, y.astype(float), mlp, sample_weight=sw)
+
+
+def test_one_vs_rest_logistic_sgd_class_weight_is_refused(iris):
+    X, y = iris
+    est = fit(SGDClassifier(loss="log_loss", class_weight="balanced", random_state=0), X, y)
+    with pytest.raises(InputError, match=r"SGDClassifier\(loss='log_loss'\) with class_weight on 3 classes"):
+        steal(est, X, y, replay=False)

@@ -335,6 +335,10 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     weights = _row_weights(kind, est, y_labels, sample_weight, X.shape[0])
     if weights is not None and kind in WEIGHTED:
         return [_weighted(kind, algorithm, options, X, y, params, to_native, weights)]
+    if weights is not None and weights.ndim == 2 and algorithm.startswith("logistic"):
+        raise InputError(f"{kind}(loss='log_loss') with class_weight on {weights.shape[1]} classes weighs each "
+                         "one-vs-rest sub-problem differently, which hypersteal's softmax objective cannot express; "
+                         "steal from a fit without class_weight.")
     how = "rows" if weights is not None else ""
     if kind == "SVC" and len(est.classes_) > 2:
         o = options

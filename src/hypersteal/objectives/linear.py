@@ -224,6 +224,7 @@ class ElasticNet(LinearObjective):
 
 class _LogisticBase(LinearObjective):
     loss = LOGISTIC
+    weights_per_output = False  # one softmax cross-entropy per row
 
     def loss_for(self, F):
         # the loss follows the shape of coef: one row = binary sigmoid, one row per class (or two) = softmax

@@ -46,8 +46,9 @@ class Objective:
     option_defaults: dict = {}
     #: whether Dask chunks may be scipy.sparse matrices (an eager sparse X is for each prepare() to take or refuse)
     accepts_sparse = False
-    #: whether the loss takes known row weights (:meth:`weigh`)
+    #: whether the loss takes known row weights (:meth:`weigh`), and one per row and output (separate losses)
     accepts_weights = False
+    weights_per_output = True
 
     def __init__(self, **options):
         check_options(options, self.option_defaults, where=f"{self.name}")
@@ -101,6 +102,9 @@ class Objective:
         if w.shape[1] not in (1, c):
             raise InputError(f"sample_weight has {w.shape[1]} columns but the model has {c} output(s); pass one "
                              "weight per row (1-D), or one per row and output.")
+        if w.shape[1] > 1 and not self.weights_per_output:
+            raise InputError(f"{self.name} couples its outputs in one loss per row (a softmax), so it takes one weight "
+                             f"per row, not one per row and output; got sample_weight of shape {w.shape}.")
         if not np.all(np.isfinite(w)):
             raise InputError("sample_weight holds NaN or infinite values; pass finite weights.")
         if np.any(w < 0):
