@@ -352,3 +352,17 @@ def test_one_vs_rest_logistic_sgd_class_weight_is_refused(iris):
     est = fit(SGDClassifier(loss="log_loss", class_weight="balanced", random_state=0), X, y)
     with pytest.raises(InputError, match=r"SGDClassifier\(loss='log_loss'\) with class_weight on 3 classes"):
         steal(est, X, y, replay=False)
+
+
+def test_class_and_sample_weights_reach_meta_estimators_and_searches(iris3):
+    from sklearn.multiclass import OneVsRestClassifier
+
+    X, y = iris3
+    est = fit(OneVsRestClassifier(LogisticRegression(C=0.5, tol=1e-12, max_iter=10**5, class_weight="balanced")), X, y)
+    r = steal(est, X, y, replay=False)  # each binary sub-model balanced on its own 0/1 labels, as it was fitted
+    assert r.identifiable and r.native["C"] == pytest.approx(0.5, rel=1e-5), r.summary()
+    sw = sample_weights(len(y), True)
+    search = fit(GridSearchCV(LinearSVC(tol=1e-12, max_iter=10**6, class_weight="balanced"), {"C": [0.1, 0.3, 1.0]}),
+                 X, y, sample_weight=sw)
+    r = steal(search, X, y, sample_weight=sw, replay=False)
+    assert r.identifiable and r.native["C"] == pytest.approx(search.best_params_["C"], rel=1e-5), r.summary()
