@@ -344,8 +344,7 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
         o = options
         K = Kernel(o["kernel"], gamma=o.get("gamma"), degree=o.get("degree", 3), coef0=o.get("coef0", 1.0))(X)
         # libsvm's dual coefficients satisfy the reduced form 2λα_i = y_i w_i γ_i by construction (α_i y_i in
-        # [0, C w_i]):
-        # the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
+        # [0, C w_i]): the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
         shared = {"kernel": "precomputed", "fit_intercept": True, "form": "reduced"}
         return [Problem(algorithm, shared, Kp, yp, p, to_native, how,
                         sample_weight=None if weights is None else weights[rows])
