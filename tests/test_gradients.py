@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from hypersteal import InputError
 from hypersteal.objectives import OBJECTIVES, get_objective
 
 rng = np.random.default_rng(0)
@@ -136,3 +137,73 @@ def test_loss_second_derivatives_match_finite_differences(loss):
     assert np.allclose(H, L.hess(F, Y)) and np.allclose(g, L.grad(F, Y))
     fd1 = np.array([(L.value(F + h * e, Y) - L.value(F - h * e, Y)) / (2 * h) for e in np.eye(len(F))])
     assert np.allclose(g, fd1, rtol=1e-6, atol=1e-7)
+
+
+# ------------------------------------------------------------------------------------------ known row weights
+WEIGHTS = np.random.default_rng(5).uniform(0.1, 3.0, N)
+WEIGHTED = [name for name in OBJECTIVES if get_objective(name).accepts_weights]
+
+
+def test_weights_are_taken_by_the_linear_and_kernel_learners():
+    assert {"ridge", "logistic_l2", "logistic_l1", "logistic_elastic_net", "svm_squared_hinge", "svm_hinge",
+            "kernel_ridge", "kernel_logistic_l2", "kernel_svm_hinge"} <= set(WEIGHTED)
+    objective = get_objective("mlp_regression")
+    with pytest.raises(InputError, match="mlp_regression does not take sample_weight"):
+        objective.weigh(objective.prepare(X, Y_REG), WEIGHTS)
+
+
+@pytest.mark.parametrize("name", WEIGHTED)
+def test_weighted_gradients_match_finite_differences(name):
+    """Σ w_i ℓ_i: the gradient X̃ᵀ(w ∘ ∂ℓ/∂f) against differences of the weighted loss."""
+    objective = get_objective(name)
+    data = objective.weigh(objective.prepare(X, targets_for(name)), WEIGHTS)
+    params = objective.check_params(random_params(objective, data), data)
+    fd_check(objective, data, params)
+    plain = objective.prepare(X, targets_for(name))  # and the weights do change it
+    assert not np.allclose(objective.loss_gradient(plain, params), objective.loss_gradient(data, params))
+
+
+@pytest.mark.parametrize("name", ["logistic_l2", "svm_squared_hinge", "svm_hinge"])
+def test_weighted_multiclass_gradients_per_row_and_per_output(name):
+    objective = get_objective(name)
+    params = None
+    for w in (WEIGHTS, np.random.default_rng(6).uniform(0.1, 3.0, (N, 3))):
+        if name == "logistic_l2" and w.ndim == 2:
+            continue  # a softmax row has one weight
+        data = objective.weigh(objective.prepare(X, Y_MULTI), w)
+        params = params or objective.check_params(random_params(objective, data, outputs=3), data)
+        fd_check(objective, data, params)
+
+
+@pytest.mark.parametrize("name", ["svm_hinge", "kernel_svm_hinge"])
+def test_weighted_hinge_margin_columns_scale_by_the_weight(name):
+    """A margin point's β column is w_i times its unweighted column, and is what it adds to b when inside."""
+    objective = get_objective(name, fit_intercept=True)
+    plain = objective.prepare(X, Y_BIN)
+    params = objective.check_params(random_params(objective, plain), plain)
+    delta = objective.margins(plain, params)
+    margin = np.zeros(delta.shape, dtype=bool)
+    i = int(np.flatnonzero(delta[:, 0] < 0)[0])  # a point inside the margin, declared on it
+    margin[i, 0] = True
+    weighted = objective.weigh(objective.prepare(X, Y_BIN), WEIGHTS)
+    kw = {} if name == "svm_hinge" else {"form": "full"}
+    s0 = objective.system(plain, params, margin=margin, **kw)
+    s1 = objective.system(weighted, params, margin=margin, **kw)
+    np.testing.assert_allclose(s1.B[:, 0], WEIGHTS[i] * s0.B[:, 0], rtol=1e-12)
+    inside = objective.system(weighted, params, **kw)  # the same point, inside: β = 1
+    np.testing.assert_allclose(s1.b + s1.B[:, 0], inside.b, rtol=1e-10, atol=1e-12)
+
+
+def test_unit_weights_change_nothing_and_bad_weights_are_refused():
+    objective = get_objective("logistic_l2")
+    data = objective.prepare(X, Y_BIN)
+    params = objective.check_params(random_params(objective, data), data)
+    ones = objective.weigh(objective.prepare(X, Y_BIN), np.ones(N))
+    np.testing.assert_allclose(objective.loss_gradient(ones, params), objective.loss_gradient(data, params),
+                               rtol=1e-15)
+    for bad, match in ((np.ones(N - 1), "has 39 values but X has 40 rows"), (-WEIGHTS, "negative"),
+                       (np.full(N, np.nan), "NaN or infinite"), (np.ones((N, 2)), "2 columns but the model has 1")):
+        with pytest.raises(InputError, match=match):
+            objective.weigh(objective.prepare(X, Y_BIN), bad)
+    with pytest.raises(InputError, match="one weight per row, not one per row and output"):
+        objective.weigh(objective.prepare(X, Y_MULTI), np.ones((N, 3)))

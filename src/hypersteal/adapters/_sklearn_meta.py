@@ -371,10 +371,15 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         p = probs[0]
         part = problems[0][0]
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
-        direct = (p.X is part.X and not p.weights and type(part.est).__name__ == part.kind
-                  and hasattr(part.est, "get_params") and not is_lazy(p.X))
+        same = (p.X is part.X and type(part.est).__name__ == part.kind and hasattr(part.est, "get_params")
+                and not is_lazy(p.X))
+        direct = same and not p.weights
+        # class weights alone travel with the estimator, so training it again reproduces them (sample weights
+        # would not); the solvers' stopping rules are stated for unweighted losses, so no bound from them
+        replayable = direct or (same and p.weights == "rows" and part.w is None)
         bound = gradient_bound(part.est, p.X, part.y) if direct else None
-        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, **p.options, **options)
+        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, sample_weight=p.sample_weight, **p.options,
+                       **options)
         gap = gap_intervals(part.est, p.X, p.y, result.estimate) if direct and p.algorithm in (
             "lasso", "elastic_net") else None
         if direct and p.algorithm == "logistic_l1":
@@ -382,7 +387,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         if gap is not None:
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         loud += [m for m in flag_unconverged(part.kind, part.est, result) if m not in loud]
-        if direct:
+        if replayable:
             result = refine(result, part.est, p.X, part.y, p.to_native, mode=replay)
     else:
         if any(p.options != probs[0].options for p in probs):
@@ -442,7 +447,8 @@ def steal_stacked(problems: list[Problem], options):
     if unknown:
         raise TypeError(f"unexpected option(s) {sorted(unknown)}; steal_from_estimator takes identifiable_rtol and "
                         "margin_tol.")
-    return core(problems[0].algorithm, [(p.X, p.y, p.params) for p in problems], **problems[0].options, **options)
+    return core(problems[0].algorithm, [(p.X, p.y, p.params, p.sample_weight) for p in problems],
+                **problems[0].options, **options)
 
 
 def _weight_notes(part: Part, problem: Problem, result):
@@ -456,8 +462,9 @@ def _weight_notes(part: Part, problem: Problem, result):
             "weights change nothing."
         )
     elif c > 0:
-        scaled = {k: v / c for k, v in result.native.items() if k in ("alpha",)}
-        alt = f" (without it this attack would have returned alpha = {scaled['alpha']:.6g})" if scaled else ""
+        # the loss times c: alpha (a penalty's weight) reads as alpha / c without the weights, C (the loss's) as C·c
+        scaled = {k: v / c if k == "alpha" else v * c for k, v in result.native.items() if k in ("alpha", "C")}
+        alt = "".join(f" (without it this attack would have returned {k} = {v:.6g})" for k, v in scaled.items())
         result.warnings.append(
             f"sample_weight is uniform ({c:g} on every row): it scales the loss, which is the same fit as no weights "
             f"with λ divided by {c:g}; the model alone cannot tell the two apart{alt}."

@@ -66,14 +66,6 @@ def _to_native(estimator: str, algorithm: str, X) -> _NativeAt:
     return _NativeAt(native(estimator, algorithm), X.shape[0])
 
 
-def _refuse_class_weight(est):
-    if getattr(est, "class_weight", None) is not None:
-        raise InputError(
-            f"{type(est).__name__} was fitted with class_weight={est.class_weight!r}: the weights change the "
-            "loss, and stationarity cannot account for them. Refit with class_weight=None to steal λ."
-        )
-
-
 def _ridge(est, X):
     if getattr(est, "positive", False):
         raise InputError("Ridge(positive=True) is a constrained fit; its stationarity conditions are inequalities.")
@@ -136,7 +128,6 @@ def _kernel_ridge(est, X):
 
 
 def _logistic(est, X):
-    _refuse_class_weight(est)
     penalty = getattr(est, "penalty", "deprecated")
     r = est.l1_ratio if penalty in ("deprecated", "elasticnet") else {"l1": 1.0, "l2": 0.0}.get(penalty)
     if penalty is None or penalty == "none" or not np.isfinite(est.C):
@@ -151,7 +142,6 @@ def _logistic(est, X):
 
 
 def _linear_svc(est, X):
-    _refuse_class_weight(est)
     if est.penalty != "l2":
         raise InputError("LinearSVC(penalty='l1') is not supported yet; only its L2 penalty is supported.")
     algo = "svm_hinge" if est.loss == "hinge" else "svm_squared_hinge"
@@ -161,7 +151,7 @@ def _linear_svc(est, X):
 
 def _svc_one_vs_one(est, K, y):
     """Every pair (i, j) of an ovo SVC is a binary SVM on the points of classes i and j, all with
-    the same C: returns (Gram block, labels, params) per pair for the stacked attack, from the Gram
+    the same C: returns (Gram block, labels, params, rows) per pair for the stacked attack, from the Gram
     matrix ``K`` of all training points (evaluated once). libsvm's pair decision is positive for
     class i; its coefficients are dual_coef_[j − 1] on class i's support vectors and dual_coef_[i]
     on class j's."""
@@ -176,13 +166,13 @@ def _svc_one_vs_one(est, K, y):
             # coefficients of the pair: class i's points in row j − 1, class j's in row i
             a = np.where(y[rows] == est.classes_[i], a_all[j - 1, rows], a_all[i, rows])
             labels = np.where(y[rows] == est.classes_[i], 1, -1)
-            pairs.append((K[np.ix_(rows, rows)], labels, {"dual_coef": a, "intercept": float(est.intercept_[p])}))
+            pairs.append((K[np.ix_(rows, rows)], labels, {"dual_coef": a, "intercept": float(est.intercept_[p])},
+                          rows))
             p += 1
     return pairs
 
 
 def _svc(est, X):
-    _refuse_class_weight(est)
     if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked (see _leaf_problems)
         opts = _kernel_options(est, X)
         return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, _to_native("SVC", "kernel_svm_hinge", X)
@@ -220,7 +210,6 @@ _SGD = {
 
 
 def _sgd(est, X):
-    _refuse_class_weight(est)
     if getattr(est, "average", False):
         raise InputError(f"{type(est).__name__}(average=True) returns averaged iterates, no stationary point.")
     kind = "SGDClassifier" if hasattr(est, "classes_") else "SGDRegressor"
@@ -283,6 +272,14 @@ SUPPORTED = {
 #: "sum" — Σ w_i r_i² as given; "mean" — scikit-learn rescales the weights to sum to n first
 WEIGHTED = {"Ridge": "sum", "RidgeClassifier": "sum", "Lasso": "mean", "ElasticNet": "mean"}
 
+#: estimators whose known row weights (sample_weight times class_weight) enter the attack's loss Σ w_i ℓ_i as they
+#: are, and how their ``class_weight="balanced"`` counts the classes: "weighted" — Σ sample_weight per class
+#: (liblinear, and LogisticRegression's every solver), "rows" — rows per class, sample_weight ignored (libsvm's
+#: SVC, SGD). Every one of them multiplies C (or the loss row) by the weight, so λ's native mapping is unchanged:
+#: liblinear and libsvm minimise ½‖w‖² + C Σ w_i ℓ_i; LogisticRegression's L-BFGS / Newton / SAG solvers
+#: (1/S) Σ w_i ℓ_i + ‖w‖²/(2CS) with S = Σ w_i, the same minimum; SGD the mean of w_i ℓ_i + alpha·R(w).
+ROW_WEIGHTED = {"LogisticRegression": "weighted", "LinearSVC": "weighted", "SVC": "rows", "SGDClassifier": "rows"}
+
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")
 
 
@@ -296,9 +293,11 @@ class Problem:
     y: Any
     params: dict
     to_native: Callable
-    weights: str = ""  # how known sample weights entered ("", "sum", "mean")
+    weights: str = ""  # how known sample weights entered ("", "sum", "mean", "rows")
     #: weighted fits: |Σ w_i r_i| / Σ w_i |r_i|, the unpenalised intercept's equation (no λ in it)
     intercept_residual: float = 0.0
+    #: the loss's known row weights, passed to the attack as they are (weights == "rows")
+    sample_weight: np.ndarray | None = None
 
 
 def as_precomputed(problem: Problem) -> Problem:
@@ -313,7 +312,7 @@ def as_precomputed(problem: Problem) -> Problem:
                coef0=o.get("coef0", 1.0))(check_array(problem.X, "X"))
     options = {k: v for k, v in o.items() if k not in _KERNEL_KEYS}
     return Problem(problem.algorithm, {"kernel": "precomputed", **options}, K, problem.y, problem.params,
-                   problem.to_native, problem.weights)
+                   problem.to_native, problem.weights, problem.intercept_residual, problem.sample_weight)
 
 
 def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
@@ -323,6 +322,8 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     """
     from ..kernels import Kernel
 
+    if kind == "SVC" and sample_weight is not None and np.any(np.asarray(sample_weight) == 0):
+        est = _svc_without_zero_weights(est, sample_weight)
     plan = SUPPORTED[kind](est, X)
     algorithm, options, params, to_native = plan[:4]
     if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
@@ -332,35 +333,71 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     else:
         y_labels = y
     weights = _row_weights(kind, est, y_labels, sample_weight, X.shape[0])
-    if weights is not None:
+    if weights is not None and kind in WEIGHTED:
         return [_weighted(kind, algorithm, options, X, y, params, to_native, weights)]
+    if weights is not None and weights.ndim == 2 and algorithm.startswith("logistic"):
+        raise InputError(f"{kind}(loss='log_loss') with class_weight on {weights.shape[1]} classes weighs each "
+                         "one-vs-rest sub-problem differently, which hypersteal's softmax objective cannot express; "
+                         "steal from a fit without class_weight.")
+    how = "rows" if weights is not None else ""
     if kind == "SVC" and len(est.classes_) > 2:
         o = options
         K = Kernel(o["kernel"], gamma=o.get("gamma"), degree=o.get("degree", 3), coef0=o.get("coef0", 1.0))(X)
-        # libsvm's dual coefficients satisfy the reduced form 2λα_i = y_i γ_i by construction (α_i y_i ∈ [0, C]):
-        # the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
+        # libsvm's dual coefficients satisfy the reduced form 2λα_i = y_i w_i γ_i by construction (α_i y_i in
+        # [0, C w_i]): the full form K(g + 2λα) = 0 is never the better-conditioned choice, so it is not built per pair
         shared = {"kernel": "precomputed", "fit_intercept": True, "form": "reduced"}
-        return [Problem(algorithm, shared, Kp, yp, p, to_native) for Kp, yp, p in _svc_one_vs_one(est, K, y)]
-    return [Problem(algorithm, options, X, y, params, to_native)]
+        return [Problem(algorithm, shared, Kp, yp, p, to_native, how,
+                        sample_weight=None if weights is None else weights[rows])
+                for Kp, yp, p, rows in _svc_one_vs_one(est, K, y)]
+    return [Problem(algorithm, options, X, y, params, to_native, how, sample_weight=weights)]
+
+
+def _svc_without_zero_weights(est, sample_weight):
+    """libsvm drops the rows of weight 0 before training, and scikit-learn's ``support_`` then counts the rows
+    that remain: a copy of ``est`` whose ``support_`` indexes all the rows (the dropped rows have α = 0)."""
+    import copy
+
+    view = copy.copy(est)
+    view.support_ = np.flatnonzero(np.asarray(sample_weight) > 0)[est.support_]
+    return view
 
 
 def _row_weights(kind, est, y_labels, sample_weight, n):
-    """Known per-row weights of the loss (sample_weight times class_weight), or None."""
-    class_weight = getattr(est, "class_weight", None) if kind == "RidgeClassifier" else None
+    """Known per-row weights of the loss (sample_weight times class_weight, computed as ``kind`` computes them),
+    or None. One-vs-rest SGD and liblinear (LinearSVC, > 2 classes) weigh class k's rows by class_weight[k] in class
+    k's sub-problem only, the rest by 1: then one weight per row and class, (n, classes)."""
+    class_weight = getattr(est, "class_weight", None) if kind == "RidgeClassifier" or kind in ROW_WEIGHTED else None
     if sample_weight is None and not class_weight:
         return None
-    if kind not in WEIGHTED:
+    if kind not in WEIGHTED and kind not in ROW_WEIGHTED:
         raise InputError(
-            f"{kind} with sample_weight: weights change the loss, and hypersteal folds them in exactly only for "
-            f"squared losses ({', '.join(WEIGHTED)} and their CV variants). Steal from a fit without weights."
+            f"{kind} with sample_weight: weights change the loss, and hypersteal takes them into account only for "
+            f"{', '.join([*WEIGHTED, *ROW_WEIGHTED])} and their CV variants. Steal from a fit without weights."
         )
     w = np.ones(n)
     if sample_weight is not None:
         w = w * sample_weight
-    if class_weight:
+    if class_weight and kind == "RidgeClassifier":
         from sklearn.utils.class_weight import compute_sample_weight
 
         w = w * compute_sample_weight(class_weight, y_labels)
+    elif class_weight:
+        from sklearn.utils.class_weight import compute_class_weight
+
+        classes = np.asarray(est.classes_)
+        y_labels = np.asarray(y_labels)
+        counted = sample_weight if ROW_WEIGHTED[kind] == "weighted" else None
+        try:
+            per_class = compute_class_weight(class_weight, classes=classes, y=y_labels, sample_weight=counted)
+        except ValueError as e:
+            raise InputError(f"{kind}'s class_weight={class_weight!r} does not fit these labels ({e}); pass the y "
+                             "the estimator was fitted on.") from None
+        idx = np.searchsorted(classes, y_labels)
+        if kind in ("SGDClassifier", "LinearSVC") and len(classes) > 2:  # one-vs-rest: the rest keep weight 1
+            W = np.ones((n, len(classes)))
+            W[np.arange(n), idx] = per_class[idx]
+            return w[:, None] * W
+        w = w * per_class[idx]
     return w
 
 
@@ -467,8 +504,9 @@ def steal_from_estimator(estimator, X, y, *, sample_weight=None, replay="auto", 
         ``REPLAY_BUDGET`` (60) seconds with "auto", or the seconds given. False: never.
     sample_weight : array-like of shape (n,), optional
         The ``sample_weight`` the estimator was fitted with. Weights enter the loss, so a weighted fit is
-        recovered exactly only with them (squared losses: ``Ridge``, ``RidgeClassifier``, ``Lasso``,
-        ``ElasticNet`` and their CV variants; others refuse). ``class_weight`` is read from the estimator.
+        recovered exactly only with them: ``Ridge``, ``RidgeClassifier``, ``Lasso``, ``ElasticNet``,
+        ``LogisticRegression``, ``LinearSVC``, ``SVC``, ``SGDClassifier`` and their CV variants; others refuse.
+        ``class_weight`` is read from the estimator and computed as it computes it.
     **options
         Passed to :func:`hypersteal.steal` (``identifiable_rtol``, ``margin_tol``).
 

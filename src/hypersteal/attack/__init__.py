@@ -39,6 +39,7 @@ def steal(
     identifiable_rtol: float = _policy.IDENTIFIABLE_RTOL,
     margin_tol: float | None = None,
     bound: GradientBound | None = None,
+    sample_weight=None,
     **model_options,
 ) -> StealResult:
     """Recover the regularisation hyperparameters a learner used from its parameters.
@@ -67,6 +68,12 @@ def steal(
         when max|∇F| ≤ tol): the interval of λ is then the values the guarantee allows — rigorous —
         instead of an estimate from the residual. :func:`steal_from_estimator` sets it from the
         estimator's solver and ``tol``.
+    sample_weight : array-like of shape (n,) or (n, outputs), optional
+        Known weights of the loss rows: the learner minimised ``Σ_i w_i ℓ(y_i, f_i) + Σ_k λ_k R_k``
+        (scikit-learn's ``sample_weight`` times ``class_weight``, for the linear and kernel learners; hinge
+        margin points keep β ∈ [0, 1]). Finite and non-negative, one per row (or per row and output, as
+        one-vs-rest class weights give). Weights that are all equal to c are the same fit as no weights with
+        λ divided by c: only known weights recover λ in the learner's own units.
     **model_options
         ``intercept_scaling`` (liblinear's penalised intercept) and ``fit_intercept`` for linear
         models; ``kernel``, ``gamma``, ``degree``, ``coef0`` and ``form`` for kernel models;
@@ -104,7 +111,7 @@ def steal(
             raise InputError(f"activation={named!r} was passed but params['activation'] is "
                              f"{params['activation']!r}; pass one of them.")
     objective = get_objective(algorithm, **model_options)
-    data = objective.prepare(X, y)
+    data = objective.weigh(objective.prepare(X, y), sample_weight)
     params = objective.check_params(params, data)
     if bound is not None and not isinstance(bound, GradientBound):
         raise TypeError(f"bound must be a hypersteal.attack.GradientBound, got {type(bound).__name__}.")
@@ -120,8 +127,9 @@ def steal_stacked(algorithm: str, problems, *, identifiable_rtol: float = _polic
     ----------
     algorithm : str
         The learner of every sub-problem.
-    problems : sequence of (X, y, params)
-        Each sub-problem's training data and parameters, as for :func:`steal`.
+    problems : sequence of (X, y, params) or (X, y, params, sample_weight)
+        Each sub-problem's training data and parameters, as for :func:`steal` (with its known row weights, or
+        None).
     """
     identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
     if margin_tol is not None:
@@ -130,8 +138,12 @@ def steal_stacked(algorithm: str, problems, *, identifiable_rtol: float = _polic
         raise InputError("steal_stacked needs at least one (X, y, params) sub-problem.")
     objective = get_objective(algorithm, **model_options)
     prepared = []
-    for Xp, yp, params in problems:
-        data = objective.prepare(Xp, yp)
+    for problem in problems:
+        if len(problem) not in (3, 4):
+            raise InputError("each sub-problem is (X, y, params) or (X, y, params, sample_weight); got a tuple of "
+                             f"{len(problem)}.")
+        Xp, yp, params = problem[:3]
+        data = objective.weigh(objective.prepare(Xp, yp), problem[3] if len(problem) == 4 else None)
         prepared.append((data, objective.check_params(params, data)))
     return _attack(objective, *prepared[0], identifiable_rtol=identifiable_rtol, margin_tol=margin_tol,
                    problems=prepared)

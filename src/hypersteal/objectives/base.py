@@ -68,14 +68,22 @@ class System:
 # --------------------------------------------------------------------------- losses on scores F
 
 
+def _total(values: np.ndarray, w: np.ndarray | None) -> float:
+    """Σ of per-score loss values, each times its known row weight (w of shape (n, 1) or (n, c)) when given."""
+    return float(np.sum(values if w is None else w * values))
+
+
 class Loss:
-    """A loss ``Σ_i ℓ(y_i, f_i)`` on scores F of shape (n, c), with its gradient ∂loss/∂F."""
+    """A loss ``Σ_i ℓ(y_i, f_i)`` on scores F of shape (n, c), with its gradient ∂loss/∂F.
+
+    ``value`` takes optional known row weights ``w`` (shape (n, 1) or (n, c)): ``Σ_i w_i ℓ(y_i, f_i)``, whose
+    gradient is ``w ∘ grad`` (the objectives multiply it in)."""
 
     #: label encoding for binary problems, (negative, positive)
     encoding: tuple[float, float] | None = None
     name = "loss"
 
-    def value(self, F: np.ndarray, Y: np.ndarray) -> float:
+    def value(self, F: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
         raise NotImplementedError
 
     def grad(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -95,8 +103,8 @@ class SquaredLoss(Loss):
 
     name = "squared"
 
-    def value(self, F, Y):
-        return float(np.sum((F - Y) ** 2))
+    def value(self, F, Y, w=None):
+        return _total((F - Y) ** 2, w)
 
     def grad(self, F, Y):
         return 2.0 * (F - Y)
@@ -111,8 +119,8 @@ class LogisticLoss(Loss):
     encoding = (0.0, 1.0)
     name = "logistic"
 
-    def value(self, F, Y):
-        return float(-np.sum(Y * log_expit(F) + (1.0 - Y) * log_expit(-F)))
+    def value(self, F, Y, w=None):
+        return _total(-(Y * log_expit(F) + (1.0 - Y) * log_expit(-F)), w)
 
     def grad(self, F, Y):
         return expit(F) - Y
@@ -137,9 +145,10 @@ class MultinomialLoss(Loss):
     def _onehot(F, Y):
         return np.column_stack([1.0 - Y[:, 0], Y[:, 0]]) if Y.shape[1] == 1 and F.shape[1] == 2 else Y
 
-    def value(self, F, Y):
+    def value(self, F, Y, w=None):
         Y = self._onehot(F, Y)
-        return float(np.sum(logsumexp(F, axis=1) - np.sum(Y * F, axis=1)))
+        rows = logsumexp(F, axis=1) - np.sum(Y * F, axis=1)
+        return _total(rows, None if w is None else w[:, 0])
 
     def grad(self, F, Y):
         return softmax(F, axis=1) - self._onehot(F, Y)
@@ -160,8 +169,8 @@ class SquaredHingeLoss(Loss):
     encoding = (-1.0, 1.0)
     name = "squared_hinge"
 
-    def value(self, F, Y):
-        return float(np.sum(np.maximum(0.0, 1.0 - Y * F) ** 2))
+    def value(self, F, Y, w=None):
+        return _total(np.maximum(0.0, 1.0 - Y * F) ** 2, w)
 
     def grad(self, F, Y):
         return -2.0 * Y * np.maximum(0.0, 1.0 - Y * F)
@@ -181,8 +190,8 @@ class HingeLoss(Loss):
     encoding = (-1.0, 1.0)
     name = "hinge"
 
-    def value(self, F, Y):
-        return float(np.sum(np.maximum(0.0, 1.0 - Y * F)))
+    def value(self, F, Y, w=None):
+        return _total(np.maximum(0.0, 1.0 - Y * F), w)
 
     def grad(self, F, Y):
         return np.where(Y * F < 1.0, -Y, 0.0)

@@ -39,6 +39,7 @@ class KernelObjective(Objective):
         "form": "auto",
         "fit_intercept": None,
     }
+    accepts_weights = True
 
     def __init__(self, **options):
         super().__init__(**options)
@@ -124,11 +125,13 @@ class KernelObjective(Objective):
         return data.K @ params["dual_coef"] + params["intercept"]
 
     def _score_gradient(self, data, params, margin=None):
-        """g = ∂loss/∂f (n, t); hinge margin points get weight 0 here."""
+        """g = ∂loss/∂f (n, t), times the known row weights; hinge margin points get weight 0 here."""
         F = self.scores(data, params)
         if margin is not None:
-            return np.where((data.Y * F < 1.0) & ~margin, -data.Y, 0.0)
-        return self.loss.grad(F, data.Y)
+            g = np.where((data.Y * F < 1.0) & ~margin, -data.Y, 0.0)
+        else:
+            g = self.loss.grad(F, data.Y)
+        return g if data.w is None else g * data.w
 
     def loss_gradient(self, data, params):
         return (data.K @ self._score_gradient(data, params)).ravel()
@@ -152,7 +155,7 @@ class KernelObjective(Objective):
             extra = (g.sum(axis=0), None) if self._fits_intercept(params) else None
             return self._l1_split(b, A, theta, extra=extra, form=form)
         idx = np.flatnonzero(margin[:, 0])
-        y = data.Y[:, 0]
+        y = data.Y[:, 0] if data.w is None else data.Y[:, 0] * data.w[:, 0]  # a margin point's column: w_i y_i
         if form == "reduced":
             B = np.zeros((len(b), len(idx)))
             B[idx, np.arange(len(idx))] = -y[idx]

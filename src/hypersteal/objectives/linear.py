@@ -43,6 +43,7 @@ class LinearObjective(Objective):
 
     option_defaults = {"intercept_scaling": None, "fit_intercept": None}
     accepts_sparse = True
+    accepts_weights = True
 
     def prepare(self, X, y) -> Data:
         s = self.options["intercept_scaling"]
@@ -137,6 +138,8 @@ class LinearObjective(Objective):
             return g[:-n_c], g[-n_c:]
         F = self.scores(data, params)
         G = self.loss_for(F).grad(F, data.Y)
+        if data.w is not None:  # Σ w_i ℓ_i: each row's gradient times its weight
+            G = G * data.w
         return (G.T @ data.X).ravel(), G.sum(axis=0)
 
     # ---------------------------------------------------------------- hinge: margin points
@@ -159,7 +162,9 @@ class LinearObjective(Objective):
         Y = data.Y
         margin = np.zeros(Y.shape, dtype=bool) if margin is None else margin
         inside = (Y * F < 1.0) & ~margin
-        G = np.where(inside, -Y, 0.0)
+        # with known weights a point's subgradient is w_i times the unweighted one; its β ∈ [0, 1] stays
+        YW = Y if data.w is None else Y * data.w
+        G = np.where(inside, -YW, 0.0)
         with np.errstate(invalid="ignore"):  # inf in X gives NaN here; attack._choose_system names it
             b = (G.T @ data.X).ravel()
         A = self.penalty_gradients(data, params)
@@ -169,12 +174,12 @@ class LinearObjective(Objective):
         rows = data.X[idx[:, 0]] if len(idx) else np.zeros((0, d))
         rows = rows.toarray() if issparse(rows) else rows
         for m, (i, k) in enumerate(idx):
-            B[k * d:(k + 1) * d, m] = -Y[i, k] * rows[m]
+            B[k * d:(k + 1) * d, m] = -YW[i, k] * rows[m]
         extra = None
         if self._fits_intercept(params):
             b0 = G.sum(axis=0)
             B0 = np.zeros((Y.shape[1], len(idx)))
-            B0[idx[:, 1], np.arange(len(idx))] = -Y[idx[:, 0], idx[:, 1]]
+            B0[idx[:, 1], np.arange(len(idx))] = -YW[idx[:, 0], idx[:, 1]]
             extra = (b0, B0)
         return self._l1_split(b, A, self.pack(params), B=B, extra=extra, n_margin=len(idx))
 
@@ -219,6 +224,7 @@ class ElasticNet(LinearObjective):
 
 class _LogisticBase(LinearObjective):
     loss = LOGISTIC
+    weights_per_output = False  # one softmax cross-entropy per row
 
     def loss_for(self, F):
         # the loss follows the shape of coef: one row = binary sigmoid, one row per class (or two) = softmax

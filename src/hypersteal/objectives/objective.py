@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes, refuse_sparse_chunks, sparse_chunks
-from .._validation import InputError, check_options
+from .._validation import InputError, check_array, check_options
 from ..registry import LEARNERS, Learner
 from .base import HingeLoss, Loss, Penalty, System
 
@@ -24,6 +24,9 @@ class Data:
     K: np.ndarray | None = None  # Gram matrix of kernel models
     y_raw: np.ndarray | None = None
     lazy: bool = False  # X and y are Dask arrays, reduced chunk by chunk
+    #: known row weights of the loss Σ_i w_i ℓ_i, shape (n, 1) (one per row) or (n, c) (one per row and output,
+    #: as one-vs-rest class weights give); None: every weight 1, and no work is spent on them
+    w: np.ndarray | None = None
 
 
 class Objective:
@@ -43,6 +46,9 @@ class Objective:
     option_defaults: dict = {}
     #: whether Dask chunks may be scipy.sparse matrices (an eager sparse X is for each prepare() to take or refuse)
     accepts_sparse = False
+    #: whether the loss takes known row weights (:meth:`weigh`), and one per row and output (separate losses)
+    accepts_weights = False
+    weights_per_output = True
 
     def __init__(self, **options):
         check_options(options, self.option_defaults, where=f"{self.name}")
@@ -75,6 +81,37 @@ class Objective:
     def check_params(self, params, data: Data) -> dict:
         raise NotImplementedError
 
+    def weigh(self, data: Data, sample_weight) -> Data:
+        """``data`` with known row weights: the loss becomes ``Σ_i w_i ℓ(y_i, f_i)``, its gradient
+        ``X̃ᵀ(w ∘ ∂ℓ/∂f)`` — still linear in λ, so the stationarity system stays exact. ``sample_weight``: one
+        finite, non-negative value per row (n,), or per row and output (n, c) (one-vs-rest class weights).
+        None leaves ``data`` as it is."""
+        if sample_weight is None:
+            return data
+        if not self.accepts_weights:
+            raise InputError(f"{self.name} does not take sample_weight: its loss has no per-row weights here. "
+                             "Steal from a fit without weights.")
+        if data.lazy:
+            raise InputError(f"sample_weight with Dask data is not supported ({self.name}); pass numpy arrays, or "
+                             "steal from a fit without weights.")
+        w = check_array(sample_weight, "sample_weight", ndim=(1, 2))
+        n, c = data.Y.shape
+        if w.shape[0] != n:
+            raise InputError(f"sample_weight has {w.shape[0]} values but X has {n} rows; pass one weight per row.")
+        w = w[:, None] if w.ndim == 1 else w
+        if w.shape[1] not in (1, c):
+            raise InputError(f"sample_weight has {w.shape[1]} columns but the model has {c} output(s); pass one "
+                             "weight per row (1-D), or one per row and output.")
+        if w.shape[1] > 1 and not self.weights_per_output:
+            raise InputError(f"{self.name} couples its outputs in one loss per row (a softmax), so it takes one weight "
+                             f"per row, not one per row and output; got sample_weight of shape {w.shape}.")
+        if not np.all(np.isfinite(w)):
+            raise InputError("sample_weight holds NaN or infinite values; pass finite weights.")
+        if np.any(w < 0):
+            raise InputError("sample_weight holds negative values; weights must be non-negative.")
+        data.w = w
+        return data
+
     def pack(self, params: dict) -> np.ndarray:
         """The penalised parameters θ as one vector."""
         raise NotImplementedError
@@ -102,7 +139,7 @@ class Objective:
 
     def loss_value(self, data: Data, params: dict) -> float:
         F = self.scores(data, params)
-        return self.loss_for(F).value(F, data.Y)
+        return self.loss_for(F).value(F, data.Y, data.w)
 
     def penalty_values(self, data: Data, params: dict) -> np.ndarray:
         theta = self.pack(params)
