@@ -448,3 +448,20 @@ def test_fresh_seeds_say_so_when_lambda_barely_matters():
     lo, hi = r.native_intervals["C"]
     assert r.status is Status.INTERVAL_ONLY and lo <= 1000.0 and hi == np.inf, r.summary()
     assert lo > 1.0  # small C is ruled out
+
+
+def test_multiclass_sgd_log_loss_is_one_vs_rest():
+    """SGDClassifier(loss="log_loss") on three classes trains one binary logistic regression per class with the
+    same alpha (not a softmax): stationarity of the stacked binary problems bounds alpha around the truth, and
+    replaying the training as a whole recovers it."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    est = fit(SGDClassifier(loss="log_loss", alpha=1e-3, random_state=0, max_iter=2000, tol=None), X, y)
+    r = steal(est, X, y, replay=False)
+    lo, hi = r.native_intervals["alpha"]
+    assert r.status is not Status.NOT_A_MINIMUM and lo <= 1e-3 <= hi, r.summary()  # a softmax read: residual 1
+    r = steal(est, X, y)
+    assert r.status is Status.EXACT and r.interval_source == "replay", r.summary()
+    assert r.native["alpha"] == 1e-3

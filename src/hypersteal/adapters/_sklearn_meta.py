@@ -400,6 +400,11 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
             each = [_steal_group([part], options, loud, replay) for part in parts]
             return PerModelResult(each, [part.label for part in parts])
         result = steal_stacked(probs, options)
+        part = parts[0]
+        if (len(parts) == 1 and part.w is None and type(part.est).__name__ == part.kind
+                and hasattr(part.est, "get_params") and not is_lazy(part.X)):
+            # the sub-problems of one estimator (one-vs-rest, one-vs-one): its training can be replayed as a whole
+            result = refine(result, part.est, part.X, part.y, probs[0].to_native, mode=replay)
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
     with np.errstate(divide="ignore", invalid="ignore"):
         result.native = {k: float(v) for k, v in probs[0].to_native(lambdas).items()}

@@ -335,11 +335,15 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     weights = _row_weights(kind, est, y_labels, sample_weight, X.shape[0])
     if weights is not None and kind in WEIGHTED:
         return [_weighted(kind, algorithm, options, X, y, params, to_native, weights)]
-    if weights is not None and weights.ndim == 2 and algorithm.startswith("logistic"):
-        raise InputError(f"{kind}(loss='log_loss') with class_weight on {weights.shape[1]} classes weighs each "
-                         "one-vs-rest sub-problem differently, which hypersteal's softmax objective cannot express; "
-                         "steal from a fit without class_weight.")
     how = "rows" if weights is not None else ""
+    if kind == "SGDClassifier" and algorithm.startswith("logistic") and len(est.classes_) > 2:
+        # one-vs-rest: a binary logistic regression per class (not a softmax), all with the same alpha
+        coef, intercept = np.atleast_2d(params["coef"]), np.atleast_1d(params["intercept"])
+        labels = np.asarray(y)
+        return [Problem(algorithm, options, X, (labels == c).astype(int), {"coef": coef[i], "intercept": intercept[i]},
+                        to_native, how, sample_weight=None if weights is None else
+                        (weights[:, i] if weights.ndim == 2 else weights))
+                for i, c in enumerate(est.classes_)]
     if kind == "SVC" and len(est.classes_) > 2:
         o = options
         K = Kernel(o["kernel"], gamma=o.get("gamma"), degree=o.get("degree", 3), coef0=o.get("coef0", 1.0))(X)
