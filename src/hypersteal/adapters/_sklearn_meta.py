@@ -25,12 +25,12 @@ from .._lazy import is_lazy
 from .._validation import InputError, check_array
 from ..attack import rejudge
 from ._searches import CV_ESTIMATORS, grid_notes
+from ._weights import check_weights
 from .replay import refine
 from .sklearn import (
     SUPPORTED,
     Problem,
     as_precomputed,
-    check_weights,
     flag_unconverged,
     leaf_notes,
     leaf_problems,
