@@ -371,8 +371,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         p = probs[0]
         part = problems[0][0]
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
-        same = (p.X is part.X and type(part.est).__name__ == part.kind and hasattr(part.est, "get_params")
-                and not is_lazy(p.X))
+        same = p.X is part.X and _own_fit(part)
         direct = same and not p.weights
         # class weights alone travel with the estimator, so training it again reproduces them (sample weights
         # would not); the solvers' stopping rules are stated for unweighted losses, so no bound from them
@@ -401,8 +400,7 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
             return PerModelResult(each, [part.label for part in parts])
         result = steal_stacked(probs, options)
         part = parts[0]
-        if (len(parts) == 1 and part.w is None and type(part.est).__name__ == part.kind
-                and hasattr(part.est, "get_params") and not is_lazy(part.X)):
+        if len(parts) == 1 and part.w is None and _own_fit(part):
             # the sub-problems of one estimator (one-vs-rest, one-vs-one): its training can be replayed as a whole
             result = refine(result, part.est, part.X, part.y, probs[0].to_native, mode=replay)
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
@@ -424,6 +422,12 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
     _weight_notes(parts[0], probs[0], result)
     grid_notes(parts[0].searched, result, probs[0].to_native)
     return result
+
+
+def _own_fit(part: Part) -> bool:
+    """The part is a real estimator (not a CV estimator's stand-in) on in-memory rows: its own solver's training
+    can be run again."""
+    return type(part.est).__name__ == part.kind and hasattr(part.est, "get_params") and not is_lazy(part.X)
 
 
 def _native_intervals(result, to_native) -> dict:

@@ -352,18 +352,23 @@ def refine(result, est, X, y, to_native, *, mode="auto"):
     width = max((hi - lo) / rp.lambdas[k] for k, (lo, hi) in rp.intervals.items())
     status = Status.EXACT if width <= IDENTIFIABLE_RTOL else (
         Status.APPROXIMATE if width <= APPROXIMATE_RTOL else Status.INTERVAL_ONLY)
-    result.estimate = dict(rp.lambdas)
-    result.lambdas = {k: (v if status.has_value else float("nan")) for k, v in rp.lambdas.items()}
-    result.intervals = dict(rp.intervals)
-    result.status = status
-    result.identifiable = status.has_value
-    result.interval_source = "replay"
+    _settle(result, rp, status, "replay")
     native = to_native({k: np.float64(v) for k, v in rp.lambdas.items()})
     result.warnings.append(
         f"λ from replaying the training: {name} trained again with "
         + ", ".join(f"{k} = {v:.10g}" for k, v in native.items())
         + f" reproduces the released parameters to {rp.distance:.1e} (relative; {rp.n_fits} trainings).")
     return result
+
+
+def _settle(result, found: Replay, status, source: str) -> None:
+    """The result takes the λs and intervals that training again found, with their status and its source."""
+    result.estimate = dict(found.lambdas)
+    result.lambdas = {k: (v if status.has_value else float("nan")) for k, v in found.lambdas.items()}
+    result.intervals = dict(found.intervals)
+    result.status = status
+    result.identifiable = status.has_value
+    result.interval_source = source
 
 
 def _resampled(result, rs: Replay, name: str, to_native, seconds):
@@ -380,12 +385,7 @@ def _resampled(result, rs: Replay, name: str, to_native, seconds):
     (key, lam), = rs.lambdas.items()
     lo, hi = rs.intervals[key]
     status = Status.APPROXIMATE if (hi - lo) / lam <= APPROXIMATE_RTOL else Status.INTERVAL_ONLY
-    result.estimate = {key: lam}
-    result.lambdas = {key: lam if status.has_value else float("nan")}
-    result.intervals = {key: (lo, hi)}
-    result.status = status
-    result.identifiable = status.has_value
-    result.interval_source = f"fresh seeds ({SEEDS} per value; a 95 % conformal set)"
+    _settle(result, rs, status, f"fresh seeds ({SEEDS} per value; a 95 % conformal set)")
     with np.errstate(divide="ignore"):
         ends = [to_native({key: np.float64(v)}) for v in (lo, hi)]
     span = "; ".join(f"{k} between {min(a[k], b[k]):.4g} and {max(a[k], b[k]):.4g}" for a, b in [ends] for k in a)

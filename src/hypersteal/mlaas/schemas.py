@@ -114,15 +114,9 @@ class BillingLine(BaseModel):
     total: float
 
 
-class BillingOut(BaseModel):
+class BillingOut(Bill):
     tenant: str
     price_list: dict[str, Any]
-    compute_seconds: float
-    compute_cost: float
-    prediction_rows: int
-    prediction_cost: float
-    total: float
-    currency: str = "USD"
     models: list[BillingLine]
 
 
