@@ -6,6 +6,7 @@
     python benchmarks/run.py --only speed    # sections: speed, out_of_core, extraction
     python benchmarks/run.py --only extraction   # ReLU MLPs d ∈ {10, 50, 64, 100}; --full adds 100×128, 784×20
     python benchmarks/run.py --only sparse   # 10⁵ × 10⁵ scipy.sparse X, density 10⁻³ (benchmarks/sparse_text.py)
+    python benchmarks/run.py --only multiclass   # one-vs-one SVC, one-vs-rest LinearSVC on digits (multiclass.py)
 
 Out of core: ridge and logistic regression over rows × 10 float64 features kept as one .npy file per
 chunk, written chunk by chunk (never all in memory) to a temporary directory (``$HYPERSTEAL_BENCH_DIR``
@@ -398,18 +399,27 @@ def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
 
 def sparse(repeats: int):
     """Text-sized scipy.sparse data (10⁵ × 10⁵, density 10⁻³): see benchmarks/sparse_text.py."""
+    return _sibling("sparse_text").run(repeats=repeats)
+
+
+def multiclass(repeats: int):
+    """Multi-class estimators on digits (45 one-vs-one SVC pairs, …): see benchmarks/multiclass.py."""
+    return _sibling("multiclass").run(repeats=repeats)
+
+
+def _sibling(name: str):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("sparse_text", Path(__file__).with_name("sparse_text.py"))
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.run(repeats=repeats)
+    return module
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--full", action="store_true", help="the issue's sizes (10⁸-row out-of-core set)")
-    parser.add_argument("--only", nargs="*", default=None, help="speed, out_of_core, extraction, sparse")
+    parser.add_argument("--only", nargs="*", default=None, help="speed, out_of_core, extraction, sparse, multiclass")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="benchmarks/results.json")
     parser.add_argument("--rows", type=int, default=None,
@@ -432,7 +442,8 @@ def main(argv=None):
     sections = {"speed": lambda: speed(quick, args.repeats),
                 "out_of_core": lambda: out_of_core(rows, args.chunk, args.workers),
                 "extraction": lambda: extraction(quick),
-                "sparse": lambda: sparse(args.repeats)}
+                "sparse": lambda: sparse(args.repeats),
+                "multiclass": lambda: multiclass(args.repeats)}
     results = {
         "mode": "full" if args.full else "quick",
         "machine": {"platform": platform.platform(), "processor": platform.processor(), "cpus": os.cpu_count(),
