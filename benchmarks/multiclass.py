@@ -63,7 +63,7 @@ def run(repeats: int = 3) -> list[dict]:
         A = X if kernel == "linear" else pairwise_kernels(X, metric=kernel, gamma=gamma, degree=est.degree,
                                                            coef0=est.coef0, filter_params=True)
         base = one_pass(A)
-        result, dt = _median(lambda: hypersteal.steal_from_estimator(est, X, y), repeats)
+        result, dt = _median(lambda est=est: hypersteal.steal_from_estimator(est, X, y), repeats)
         value = result.native[key]
         err = abs(value / true - 1)
         rows.append({"model": name, key: value, "true": true, "rel_error": err, "status": result.status.value,

@@ -20,10 +20,12 @@ from sklearn.linear_model import (
     RidgeClassifierCV,
     RidgeCV,
     SGDClassifier,
+    SGDRegressor,
 )
 from sklearn.model_selection import GridSearchCV
 from sklearn.multiclass import OneVsOneClassifier
 from sklearn.multioutput import MultiOutputRegressor
+from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
@@ -145,9 +147,10 @@ def test_weights_reach_the_sub_models(diabetes, iris, weights):
 def test_weights_refused_where_they_cannot_be_folded_in(iris, diabetes):
     X, y = diabetes
     w = np.linspace(0.5, 2, len(y))
-    est = fit(KernelRidge(alpha=0.7), X, y, sample_weight=w)
-    with pytest.raises(InputError, match="KernelRidge with sample_weight.*LogisticRegression, LinearSVC, SVC"):
-        steal(est, X, y, sample_weight=w)
+    est = fit(MLPRegressor(hidden_layer_sizes=(3,), max_iter=20, random_state=0), X[:60], y[:60],
+              sample_weight=w[:60])
+    with pytest.raises(InputError, match="MLPRegressor with sample_weight.*LogisticRegression, LinearSVC, SVC"):
+        steal(est, X[:60], y[:60], sample_weight=w[:60])
     est = fit(Ridge(), X, y)
     with pytest.raises(InputError, match="sample_weight has 3 values but X has 442 rows"):
         steal(est, X, y, sample_weight=[1, 2, 3])
@@ -155,6 +158,39 @@ def test_weights_refused_where_they_cannot_be_folded_in(iris, diabetes):
         steal(est, X, y, sample_weight=-np.ones(len(y)))
     with pytest.raises(InputError, match="sample_weight"):
         steal(est, X, y, sample_weight=np.full(len(y), np.inf))
+
+
+@pytest.mark.parametrize("kernel", ["rbf", "poly", "linear"])
+def test_kernel_ridge_weights_are_exact(diabetes, weights, kernel):
+    """KernelRidge's weighted dual solves (WK + alpha·I)α = Wy: the loss Σ w_i r_i², exact with the weights, far
+    from a minimum without them."""
+    X, y = diabetes
+    X, y, w = X[:200], y[:200], weights[:200]
+    est = fit(KernelRidge(alpha=0.7, kernel=kernel), X, y, sample_weight=w)
+    r = steal(est, X, y, sample_weight=w)
+    assert r.status is Status.EXACT and r.native["alpha"] == pytest.approx(0.7, rel=1e-8), r.summary()
+    blind = steal(est, X, y)
+    assert not blind.identifiable and blind.residual > 0.1, blind.summary()
+
+
+@pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
+def test_sgd_regressor_weights_are_taken_and_never_confidently_wrong(diabetes, weights, penalty):
+    """SGD stops at no exact minimum; with its weights the stationarity residual falls and the answer holds alpha
+    (a number near it, or an interval around it), without them it is far from any minimum."""
+    X, y = diabetes
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    est = fit(SGDRegressor(alpha=0.05, penalty=penalty, tol=None, max_iter=2000, power_t=0.5, random_state=0), X, y,
+              sample_weight=weights)
+    r = steal(est, X, y, sample_weight=weights)
+    blind = steal(est, X, y, replay=False)
+    assert r.residual < blind.residual / 5, (r.summary(), blind.summary())
+    if r.identifiable:
+        assert r.native["alpha"] == pytest.approx(0.05, rel=1e-2), r.summary()
+    elif "alpha" in r.native_intervals:
+        low, high = r.native_intervals["alpha"]
+        assert low <= 0.05 <= high, r.summary()
+    assert not blind.identifiable, blind.summary()
 
 
 # ------------------------------------------------------------------ logistic regression and the SVMs: Σ w_i ℓ_i

@@ -16,10 +16,13 @@ WEIGHTED = {"Ridge": "sum", "RidgeClassifier": "sum", "Lasso": "mean", "ElasticN
 #: estimators whose known row weights (sample_weight times class_weight) enter the attack's loss Σ w_i ℓ_i as they
 #: are, and how their ``class_weight="balanced"`` counts the classes: "weighted" — Σ sample_weight per class
 #: (liblinear, and LogisticRegression's every solver), "rows" — rows per class, sample_weight ignored (libsvm's
-#: SVC, SGD). Every one of them multiplies C (or the loss row) by the weight, so λ's native mapping is unchanged:
-#: liblinear and libsvm minimise ½‖w‖² + C Σ w_i ℓ_i; LogisticRegression's L-BFGS / Newton / SAG solvers
-#: (1/S) Σ w_i ℓ_i + ‖w‖²/(2CS) with S = Σ w_i, the same minimum; SGD the mean of w_i ℓ_i + alpha·R(w).
-ROW_WEIGHTED = {"LogisticRegression": "weighted", "LinearSVC": "weighted", "SVC": "rows", "SGDClassifier": "rows"}
+#: SVC, SGD); None — no class_weight (regressors). Every one of them multiplies C (or the loss row) by the weight,
+#: so λ's native mapping is unchanged: liblinear and libsvm minimise ½‖w‖² + C Σ w_i ℓ_i; LogisticRegression's
+#: L-BFGS / Newton / SAG solvers (1/S) Σ w_i ℓ_i + ‖w‖²/(2CS) with S = Σ w_i, the same minimum; SGD the mean of
+#: w_i ℓ_i + alpha·R(w); KernelRidge Σ w_i (y_i − K_iα)² + alpha·αᵀKα (its dual solves (WK + alpha·I)α =
+#: Wy).
+ROW_WEIGHTED = {"LogisticRegression": "weighted", "LinearSVC": "weighted", "SVC": "rows", "SGDClassifier": "rows",
+                "SGDRegressor": None, "KernelRidge": None}
 
 
 def _svc_without_zero_weights(est, sample_weight):
