@@ -182,10 +182,19 @@ def test_adam_mlp_by_replay():
     assert r.native["alpha"] == pytest.approx(1e-3, rel=1e-3), r.summary()
 
 
-def test_a_random_solver_without_a_seed_is_not_replayed(classes):
+@pytest.fixture
+def global_seed():
+    """NumPy's global generator seeded for repeatability (scikit-learn draws the seed of random_state=None from it,
+    so the estimator's own seed stays unknown to the attack), and restored afterwards."""
+    state = np.random.get_state()
+    np.random.seed(0)
+    yield
+    np.random.set_state(state)
+
+
+def test_a_random_solver_without_a_seed_is_not_replayed(classes, global_seed):
     """SGD with random_state=None: no replay; its interval comes from fresh seeds and holds the truth."""
     X, y = classes
-    np.random.seed(0)  # repeatable; the estimator's own random_state stays None
     est = fit(SGDClassifier(loss="log_loss", alpha=1e-3), X, y)
     r = steal(est, X, y, replay=600)
     assert r.interval_source.startswith("fresh seeds"), r.summary()
@@ -422,11 +431,10 @@ def _standard_digits():
     return StandardScaler().fit_transform(X[:500]), (y[:500] >= 5).astype(int)
 
 
-def test_a_seedless_fit_stopped_far_from_a_minimum_gets_a_conformal_interval():
+def test_a_seedless_fit_stopped_far_from_a_minimum_gets_a_conformal_interval(global_seed):
     """LinearSVC(loss="hinge") with random_state=None stopped at max_iter: no stopping rule, no replay; trained
     again with 19 fresh seeds per value, the released θ is one more draw only near the true C."""
     X, y = _standard_digits()
-    np.random.seed(0)  # repeatable; the seed scikit-learn draws stays unknown to the attack (random_state=None)
     est = fit(LinearSVC(C=10.0, loss="hinge"), X, y)
     assert est.n_iter_ == est.max_iter and est.random_state is None  # the premise
     assert steal(est, X, y, replay=False).status is Status.NOT_A_MINIMUM
@@ -437,12 +445,11 @@ def test_a_seedless_fit_stopped_far_from_a_minimum_gets_a_conformal_interval():
     assert any("95 % conformal" in w for w in r.warnings)
 
 
-def test_fresh_seeds_say_so_when_lambda_barely_matters():
+def test_fresh_seeds_say_so_when_lambda_barely_matters(global_seed):
     """Dual coordinate descent whose dual variables never reach C: every C above a threshold trains alike, so
     the interval is unbounded above — and still holds the truth."""
     X, y = load_breast_cancer(return_X_y=True)
     X = StandardScaler().fit_transform(X)
-    np.random.seed(0)  # repeatable; the estimator's own random_state stays None
     est = fit(LinearSVC(C=1000.0, loss="hinge"), X, y)
     r = steal(est, X, y, replay=600)
     lo, hi = r.native_intervals["C"]
