@@ -7,7 +7,7 @@ import numpy as np
 
 from .._validation import InputError, check_array
 
-__all__ = ["WEIGHTED", "ROW_WEIGHTED", "check_weights"]
+__all__ = ["WEIGHTED", "ROW_WEIGHTED", "check_weights", "row_weights", "svc_without_zero_weights"]
 
 #: estimators whose loss is a squared error, where known sample weights fold into the rows exactly:
 #: "sum" — Σ w_i r_i² as given; "mean" — scikit-learn rescales the weights to sum to n first
@@ -25,7 +25,7 @@ ROW_WEIGHTED = {"LogisticRegression": "weighted", "LinearSVC": "weighted", "SVC"
                 "SGDRegressor": None, "KernelRidge": None}
 
 
-def _svc_without_zero_weights(est, sample_weight):
+def svc_without_zero_weights(est, sample_weight):
     """libsvm drops the rows of weight 0 before training, and scikit-learn's ``support_`` then counts the rows
     that remain: a copy of ``est`` whose ``support_`` indexes all the rows (the dropped rows have α = 0)."""
     import copy
@@ -35,7 +35,7 @@ def _svc_without_zero_weights(est, sample_weight):
     return view
 
 
-def _row_weights(kind, est, y_labels, sample_weight, n):
+def row_weights(kind, est, y_labels, sample_weight, n):
     """Known per-row weights of the loss (sample_weight times class_weight, computed as ``kind`` computes them),
     or None. One-vs-rest SGD and liblinear (LinearSVC, > 2 classes) weigh class k's rows by class_weight[k] in class
     k's sub-problem only, the rest by 1: then one weight per row and class, (n, classes)."""

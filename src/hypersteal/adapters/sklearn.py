@@ -40,7 +40,7 @@ from .._validation import InputError, check_array
 from ..kernels import KERNELS
 from ..registry import LEARNERS, Native, native
 from ..result import Status
-from ._weights import WEIGHTED, _row_weights, _svc_without_zero_weights
+from ._weights import WEIGHTED, row_weights, svc_without_zero_weights
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
 
@@ -312,7 +312,7 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
     from ..kernels import Kernel
 
     if kind == "SVC" and sample_weight is not None and np.any(np.asarray(sample_weight) == 0):
-        est = _svc_without_zero_weights(est, sample_weight)
+        est = svc_without_zero_weights(est, sample_weight)
     plan = SUPPORTED[kind](est, X)
     algorithm, options, params, to_native = plan[:4]
     if len(plan) > 4:  # the adapter evaluated the Gram matrix itself: attack it as kernel="precomputed"
@@ -321,7 +321,7 @@ def leaf_problems(kind: str, est, X, y, sample_weight=None) -> list[Problem]:
         y_labels, y = y, _encode_pm1(est, y)
     else:
         y_labels = y
-    weights = _row_weights(kind, est, y_labels, sample_weight, X.shape[0])
+    weights = row_weights(kind, est, y_labels, sample_weight, X.shape[0])
     if weights is not None and kind in WEIGHTED:
         return [_weighted(kind, algorithm, options, X, y, params, to_native, weights)]
     how = "rows" if weights is not None else ""
