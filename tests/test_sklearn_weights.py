@@ -405,3 +405,25 @@ def test_class_and_sample_weights_reach_meta_estimators_and_searches(iris3):
                  X, y, sample_weight=sw)
     r = steal(search, X, y, sample_weight=sw, replay=False)
     assert r.identifiable and r.native["C"] == pytest.approx(search.best_params_["C"], rel=1e-5), r.summary()
+
+
+# ------------------------------------------------------------------ default tolerances: replayed with the weights
+
+
+@pytest.mark.parametrize("make, native", [
+    (lambda: LinearSVC(C=0.3), "C"),
+    (lambda: SGDClassifier(alpha=1e-3, random_state=0), "alpha"),
+    pytest.param(lambda: LogisticRegression(C=0.5, class_weight="balanced"), "C", marks=pytest.mark.slow),
+], ids=["LinearSVC", "SGDClassifier", "LogisticRegression-balanced"])
+def test_weighted_fits_at_default_tolerance_are_replayed_with_their_weights(make, native):
+    """A weighted fit stopped by its default tolerance is no exact minimum: stationarity leaves an interval, and
+    training the estimator again with its sample_weight reproduces the released θ at the true value only."""
+    X, y = load_breast_cancer(return_X_y=True)
+    w = np.random.default_rng(7).uniform(0.2, 3.0, len(y))
+    est = fit(make(), X, y, sample_weight=w)
+    truth = est.get_params()[native]
+    r = steal(est, X, y, sample_weight=w, replay=600)
+    assert r.interval_source == "replay" and r.status is Status.EXACT, r.summary()
+    assert r.native[native] == truth, r.summary()
+    unweighted = steal(est, X, y, replay=600)  # replayed without the weights: no value reproduces θ
+    assert not (unweighted.identifiable and unweighted.native[native] == truth), unweighted.summary()

@@ -373,9 +373,10 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         # the estimator's own solver ran on exactly this data: its stopping rule and its replay apply
         same = p.X is part.X and _own_fit(part)
         direct = same and not p.weights
-        # class weights alone travel with the estimator, so training it again reproduces them (sample weights
-        # would not); the solvers' stopping rules are stated for unweighted losses, so no bound from them
-        replayable = direct or (same and p.weights == "rows" and part.w is None)
+        # class weights travel with the estimator and sample weights go to each training again, so a weighted fit
+        # is replayed on its own data (part.X: the weighted squared losses attack rescaled rows); the solvers'
+        # stopping rules are stated for unweighted losses, so no bound from them
+        replayable = direct or (_own_fit(part) and bool(p.weights))
         bound = gradient_bound(part.est, p.X, part.y) if direct else None
         result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, sample_weight=p.sample_weight, **p.options,
                        **options)
@@ -387,7 +388,8 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
             result = rejudge(result, *gap, identifiable_rtol=options.get("identifiable_rtol", 1e-6))
         loud += [m for m in flag_unconverged(part.kind, part.est, result) if m not in loud]
         if replayable:
-            result = refine(result, part.est, p.X, part.y, p.to_native, mode=replay)
+            result = refine(result, part.est, part.X, part.y, p.to_native, mode=replay,
+                            fit_params=None if part.w is None else {"sample_weight": part.w})
     else:
         if any(p.options != probs[0].options for p in probs):
             probs = [as_precomputed(p) for p in probs]
@@ -400,9 +402,10 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
             return PerModelResult(each, [part.label for part in parts])
         result = steal_stacked(probs, options)
         part = parts[0]
-        if len(parts) == 1 and part.w is None and _own_fit(part):
+        if len(parts) == 1 and _own_fit(part):
             # the sub-problems of one estimator (one-vs-rest, one-vs-one): its training can be replayed as a whole
-            result = refine(result, part.est, part.X, part.y, probs[0].to_native, mode=replay)
+            result = refine(result, part.est, part.X, part.y, probs[0].to_native, mode=replay,
+                            fit_params=None if part.w is None else {"sample_weight": part.w})
     lambdas = {k: np.float64(v) for k, v in result.lambdas.items()}  # NaN where not identifiable
     with np.errstate(divide="ignore", invalid="ignore"):
         result.native = {k: float(v) for k, v in probs[0].to_native(lambdas).items()}

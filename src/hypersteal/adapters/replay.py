@@ -106,8 +106,9 @@ class _Trainer:
     """Trains clones of the estimator at candidate λs (log scale) and measures how far each lands from the
     released θ; remembers every training and enforces the time budget."""
 
-    def __init__(self, est, X, y, to_native, keys, seconds):
+    def __init__(self, est, X, y, to_native, keys, seconds, fit_params=None):
         self.est, self.X, self.y, self.to_native, self.keys = est, X, y, to_native, keys
+        self.fit_params = dict(fit_params or {})  # e.g. the sample_weight the estimator was fitted with
         self.theta = _theta(est)
         self.norm = np.linalg.norm(self.theta) or 1.0
         self.cache: dict = {}
@@ -127,7 +128,7 @@ class _Trainer:
             model = clone(self.est).set_params(**{k: float(v) for k, v in native.items()}, **settings)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model.fit(self.X, self.y)
+                model.fit(self.X, self.y, **self.fit_params)
             return _theta(model)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
@@ -152,7 +153,7 @@ class _Trainer:
 
 
 def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int = 80,
-           seconds: float | None = REPLAY_BUDGET) -> Replay | None:
+           seconds: float | None = REPLAY_BUDGET, fit_params=None) -> Replay | None:
     """Train ``est`` again at λs around ``start`` (paper's convention; ``to_native`` names them for the
     estimator); the λs reproducing θ best.
 
@@ -160,13 +161,14 @@ def replay(est, X, y, to_native, start: dict, *, span: float = 1e3, budget: int 
     quarter decades within a decade of its best (extended while its best point is at an end), then Brent's
     method; for two, Nelder–Mead from ``start``. It never reads the
     estimator's own hyperparameters: each training gets ``to_native(λ)``. Trainings stop once they have taken
-    ``seconds`` (None: no limit); the result is then marked ``exhausted`` and not used.
+    ``seconds`` (None: no limit); the result is then marked ``exhausted`` and not used. ``fit_params`` go to
+    every ``fit`` (the estimator's ``sample_weight``: a weighted fit is replayed with its weights).
     """
     keys = list(start)
     x0 = np.log([start[k] for k in keys])
     if not np.all(np.isfinite(x0)) or not replayable(est, X.shape[0]):
         return None
-    trainer = _Trainer(est, X, y, to_native, keys, seconds)
+    trainer = _Trainer(est, X, y, to_native, keys, seconds, fit_params)
     try:
         return _search(trainer, x0, span, budget)
     except _OutOfBudget:
@@ -310,9 +312,10 @@ def _round_pairs(trainer: _Trainer, lams: dict, *, limit=96) -> dict | None:
     return None
 
 
-def refine(result, est, X, y, to_native, *, mode="auto"):
+def refine(result, est, X, y, to_native, *, mode="auto", fit_params=None):
     """Where stationarity gave no exact answer, replay the training, or for a seedless random solver that
-    stopped far from a minimum, sample it with fresh seeds (see the module docstring)."""
+    stopped far from a minimum, sample it with fresh seeds (see the module docstring). ``fit_params`` (the
+    ``sample_weight`` of a weighted fit) go to every training."""
     from .._policy import APPROXIMATE_RTOL, IDENTIFIABLE_RTOL
     from ..result import Status
 
@@ -325,12 +328,13 @@ def refine(result, est, X, y, to_native, *, mode="auto"):
         if not (np.isfinite(v) and v > 0):
             lo, hi = result.intervals[k]
             start[k] = np.sqrt(lo * hi) if 0 < lo <= hi < np.inf else 1.0
-    rp = replay(est, X, y, to_native, start, span=1e5 if unreliable else 1e3, seconds=seconds)
+    span = 1e5 if unreliable else 1e3
+    rp = replay(est, X, y, to_native, start, span=span, seconds=seconds, fit_params=fit_params)
     name = type(est).__name__
     if rp is None and result.status is Status.NOT_A_MINIMUM:
         from .resample import resample
 
-        rs = resample(est, X, y, to_native, start, span=1e5 if unreliable else 1e3, seconds=seconds)
+        rs = resample(est, X, y, to_native, start, span=span, seconds=seconds, fit_params=fit_params)
         if rs is not None:
             return _resampled(result, rs, name, to_native, seconds)
     if rp is None:

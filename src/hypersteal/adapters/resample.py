@@ -29,18 +29,18 @@ SEEDS = 19
 
 
 def resample(est, X, y, to_native, start: dict, *, seconds: float | None = REPLAY_BUDGET, seeds: int = SEEDS,
-             span: float = 1e3, scout: int = 3) -> Replay | None:
+             span: float = 1e3, scout: int = 3, fit_params=None) -> Replay | None:
     """The conformal set of λ (see the module docstring) for an estimator trained by a random solver with
     ``random_state=None``; ``start`` holds one λ to search around (within ``span`` either way). ``scout`` fresh
     draws per point locate the region first (a grid of half decades, then two finer ones around its best).
     Returns None where it does not apply (a seeded or deterministic solver, two λs) or where no λ tested is
-    consistent with θ; ``exhausted`` when the time budget ran out."""
+    consistent with θ; ``exhausted`` when the time budget ran out. ``fit_params`` go to every ``fit``."""
     keys = list(start)
     n = X.shape[0]
     if (len(keys) != 1 or not _random(est, n) or replayable(est, n) or "random_state" not in est.get_params()
             or not (np.isfinite(start[keys[0]]) and start[keys[0]] > 0)):
         return None
-    trainer = _Trainer(est, X, y, to_native, keys, seconds)
+    trainer = _Trainer(est, X, y, to_native, keys, seconds, fit_params)
     draws: dict[float, list] = {}
 
     def sample(x, k):
