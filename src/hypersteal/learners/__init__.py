@@ -124,6 +124,9 @@ def objective_value(algorithm: str, X, y, params: Mapping, lam, **options) -> fl
     model = {k: v for k, v in s.o.items() if k in cls.option_defaults and v is not None}
     if "fit_intercept" in model:
         model["fit_intercept"] = None  # the value uses whatever intercept params hold
+    if s.K is not None:  # the Gram matrix _setup evaluated and checked: not evaluated twice
+        model = {**model, "kernel": "precomputed"}
+        X = s.K
     objective = cls(**model)
     data = objective.prepare(X, y)
     checked = objective.check_params(params, data)
