@@ -125,7 +125,7 @@ class KernelObjective(Objective):
         return data.K @ params["dual_coef"] + params["intercept"]
 
     def _score_gradient(self, data, params, margin=None):
-        """g = ∂loss/∂f (n, t), times the known row weights; hinge margin points get weight 0 here."""
+        """g = ∂loss/∂f (n, t), times the known row weights; points on a kink (hinge margin) at β = 0 here."""
         F = self.scores(data, params)
         if margin is not None:
             g = self.loss.kink_grad(F, data.Y, margin)
