@@ -42,7 +42,7 @@ from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge, S
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
-from sklearn.svm import SVC, LinearSVC
+from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVR
 
 import hypersteal
 from hypersteal import datasets as bundled
@@ -293,6 +293,19 @@ def _variants() -> list[Variant]:
         out.append(Variant(f"SGDClassifier({loss})", lambda v, X, y, loss=loss: (
             SGDClassifier(loss=loss, alpha=2 * v / len(y), max_iter=200, tol=None, random_state=0),
             {"alpha": 2 * v / len(y)}, {"lambda": v}), BIN, approximate=True))
+
+    # ---- support vector regression (ε-insensitive losses, ε known; NuSVR: ε recovered with λ)
+    for loss in ("epsilon_insensitive", "squared_epsilon_insensitive"):
+        out.append(Variant(f"LinearSVR({loss})", lambda C, X, y, loss=loss: (
+            LinearSVR(C=C, loss=loss, epsilon=0.1, tol=1e-10, max_iter=10**5, random_state=0), {"C": C},
+            {"lambda": 1 / (2 * C)}), REG, degenerate=_optimal_elsewhere if loss == "epsilon_insensitive" else None))
+    for k, kw in {"linear": {}, "rbf": {"gamma": 0.3}, "poly": {"degree": 2, "gamma": 0.3, "coef0": 1.0}}.items():
+        out.append(Variant(f"SVR({k})", lambda C, X, y, k=k, kw=kw: (
+            SVR(C=C, kernel=k, epsilon=0.1, tol=1e-10, **kw), {"C": C}, {"lambda": 1 / (2 * C)}), REG_SMALL,
+            degenerate=_no_violator))
+    out.append(Variant("NuSVR(rbf, nu=0.5)", lambda C, X, y: (
+        NuSVR(C=C, nu=0.5, gamma=0.3, tol=1e-10), {"C": C}, {"lambda": 1 / (2 * C)}), REG_SMALL,
+        degenerate=_no_violator))
     return out
 
 

@@ -248,6 +248,12 @@ INDEPENDENT = {
                                                     "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"])},
     ("SGDClassifier", "logistic_elastic_net"): lambda v, n: {"lambda_l1": n * v["alpha"] * v["l1_ratio"],
                                                              "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"]) / 2},
+    # ½‖w‖² + C Σ max(0, |r| − ε)(²) = C (Σ … + ‖w‖²/(2C)); SGD: (1/n) Σ … + (alpha/2)‖w‖²
+    ("LinearSVR", "svr_epsilon_insensitive"): lambda v, n: {"lambda": 1 / (2 * v["C"])},
+    ("LinearSVR", "svr_squared_epsilon_insensitive"): lambda v, n: {"lambda": 1 / (2 * v["C"])},
+    ("SVR", "kernel_svr_epsilon_insensitive"): lambda v, n: {"lambda": 1 / (2 * v["C"])},
+    ("SGDRegressor", "svr_epsilon_insensitive"): lambda v, n: {"lambda": v["alpha"] * n / 2},
+    ("SGDRegressor", "svr_squared_epsilon_insensitive"): lambda v, n: {"lambda": v["alpha"] * n / 2},
 }
 NATIVES = list(NATIVE.values())
 NATIVE_IDS = [f"{m.estimator}-{m.learner}" for m in NATIVES]
@@ -305,12 +311,14 @@ def _fitted(m, X, y, values):
         "MLPClassifier": {"solver": "lbfgs", "tol": 1e-12, "max_iter": 5000, "hidden_layer_sizes": (3,),
                           "activation": "tanh", "random_state": 0},
         "KernelRidge": {"kernel": "rbf"},
+        "LinearSVR": {"tol": 1e-12, "max_iter": 100_000, "epsilon": 0.1, "random_state": 0,
+                      "loss": m.learner.removeprefix("svr_")},
+        "SVR": {"tol": 1e-10, "kernel": "rbf", "epsilon": 0.1},
     }.get(m.estimator, {})
     if m.estimator.startswith("SGD"):
         rec = LEARNERS[m.learner]
         settings = {"random_state": 0, "penalty": {"l2": "l2", "l1": "l1", "elastic_net": "elasticnet"}[rec.penalty],
-                    "loss": {"squared": "squared_error", "logistic": "log_loss", "hinge": "hinge",
-                             "squared_hinge": "squared_hinge"}[rec.loss]}
+                    "loss": {"squared": "squared_error", "logistic": "log_loss"}.get(rec.loss, rec.loss)}
     if m.estimator == "LogisticRegression" and m.learner == "logistic_l1":
         values = {**values, "l1_ratio": 1.0}
     cls = next(getattr(mod, m.estimator) for mod in (linear_model, svm, neural_network, kernel_ridge)

@@ -183,6 +183,22 @@ def _reduce_nested(candidates: list[Candidate], params) -> None:
                 break
 
 
+#: learners whose loss at ε = 0 is another learner's, with the same penalty: the same model, not a rival
+_SAME_AT_ZERO_EPSILON = {"svr_squared_epsilon_insensitive": "ridge"}
+
+
+def _reduce_zero_epsilon(candidates: list[Candidate], routed: dict) -> None:
+    """Mark a squared ε-insensitive SVR at ε = 0 (Σ r² + λ‖w‖²: ridge regression) as the learner it is."""
+    from .objectives import OBJECTIVES
+
+    names = {c.name for c in candidates}
+    for c in candidates:
+        same = _SAME_AT_ZERO_EPSILON.get(c.name)
+        eps = routed[c.name].get("epsilon", OBJECTIVES[c.name].option_defaults["epsilon"]) if same else None
+        if same in names and eps == 0 and not c.excluded:
+            c.excluded = f"is {same} (at ε = 0 its loss is the squared loss)"
+
+
 def _weak(c: Candidate) -> bool:
     """Whether ``c``'s small score is no evidence: it has no more equations than unknowns (an elastic net on
     two non-zero weights fits any gradient, at residual 0), or, above round-off, its λ is a range that reaches
@@ -301,6 +317,7 @@ def identify(X, y, params: Mapping, *, task: str | None = None, candidates=None,
         except InputError as exc:
             incompatible[name] = str(exc)
     _reduce_nested(ranked, params)
+    _reduce_zero_epsilon(ranked, routed)
     competing = [c for c in ranked if not c.excluded]
     competing.sort(key=lambda c: c.score)
     ranked = competing + [c for c in ranked if c.excluded]

@@ -30,7 +30,7 @@ class Learner:
     objective: str  #: the class in :mod:`hypersteal.objectives` that holds its math
     task: str  #: ``"regression"`` or ``"classification"``
     family: str  #: ``"linear"``, ``"kernel"`` or ``"mlp"``
-    loss: str  #: ``"squared"``, ``"logistic"``, ``"squared_hinge"`` or ``"hinge"``
+    loss: str  #: ``"squared"``, ``"logistic"``, ``"squared_hinge"``, ``"hinge"``, ``"epsilon_insensitive"`` …
     penalty: str  #: ``"l2"``, ``"l1"`` or ``"elastic_net"`` (kernel L2 is the RKHS norm αᵀKα; kernel L1 is ‖α‖₁)
     output: str  #: what a prediction API returns: ``"value"``, ``"probability"`` or ``"score"``
     aliases: tuple[str, ...] = ()  #: other accepted spellings (lower-case)
@@ -54,8 +54,8 @@ class Learner:
 
     @property
     def hinge(self) -> bool:
-        """A non-smooth loss: margin points carry unknown subgradients."""
-        return self.loss == "hinge"
+        """A non-smooth loss (hinge, ε-insensitive): points on its kink carry unknown subgradients."""
+        return self.loss in KINKED_LOSSES
 
     @property
     def fit_intercept(self) -> bool:
@@ -66,6 +66,10 @@ class Learner:
     def natives(self) -> list[Native]:
         """The scikit-learn estimators that fit this learner, with how each names λ (:data:`NATIVE`)."""
         return [m for m in NATIVE.values() if m.learner == self.name]
+
+
+#: the losses with a kink whose points carry unknown subgradients (:meth:`hypersteal.objectives.base.Loss.kink`)
+KINKED_LOSSES = ("hinge", "epsilon_insensitive")
 
 
 def _r(name, paper, objective, task, family, loss, penalty, output, *aliases, **flags) -> Learner:
@@ -103,6 +107,12 @@ LEARNERS: dict[str, Learner] = {r.name: r for r in (
        "nn_classification", multiclass=True),
     _r("logistic_elastic_net", "ENet-LR", "LogisticElasticNet", _CLF, "linear", "logistic", "elastic_net",
        "probability", "elastic_net_logistic", trainer=False, in_paper=False),
+    _r("svr_epsilon_insensitive", "SVR-EIL", "SVREpsilonInsensitive", _REG, "linear", "epsilon_insensitive", "l2",
+       "value", "svr", "linear_svr", trainer=False, in_paper=False),
+    _r("svr_squared_epsilon_insensitive", "SVR-SEIL", "SVRSquaredEpsilonInsensitive", _REG, "linear",
+       "squared_epsilon_insensitive", "l2", "value", "svr_squared", trainer=False, in_paper=False),
+    _r("kernel_svr_epsilon_insensitive", "KSVR-EIL", "KernelSVREpsilonInsensitive", _REG, "kernel",
+       "epsilon_insensitive", "l2", "value", "ksvr", "kernel_svr", trainer=False, in_paper=False),
 )}
 
 #: Canonical name → the paper's abbreviation.
@@ -240,6 +250,11 @@ NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
     Native("SGDClassifier", "logistic_elastic_net", "λ₁ = n·alpha·r, λ₂ = n·alpha·(1 − r)/2",
            lambda lam, n: _enet_to({"lambda_l1": 2 * lam["lambda_l1"], "lambda_l2": 2 * lam["lambda_l2"]}, n),
            lambda v, n: {k: x / 2 for k, x in _enet_from(v, n).items()}),
+    Native("LinearSVR", "svr_epsilon_insensitive", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("LinearSVR", "svr_squared_epsilon_insensitive", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("SVR", "kernel_svr_epsilon_insensitive", *_inverse("C", 2, "λ = 1/(2C)")),
+    Native("SGDRegressor", "svr_epsilon_insensitive", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("SGDRegressor", "svr_squared_epsilon_insensitive", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
 )}
 
 

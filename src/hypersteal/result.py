@@ -106,6 +106,10 @@ class StealResult:
         The :class:`~hypersteal.extraction.Extraction` the parameters came from (black-box attacks).
     decayed : list of str or None
         Names of the parameters that carry weight decay (PyTorch modules).
+    shape : dict
+        Parameters of the loss's shape that were unknown and recovered with λ (``steal(..., epsilon=None)``):
+        name → ``{"value": …, "interval": (lo, hi), "determined": bool}``; ``value`` is NaN where only the
+        interval is known. Empty when every loss parameter was given.
     """
 
     algorithm: str
@@ -125,6 +129,7 @@ class StealResult:
     n_queries: int | None = None
     extraction: Any = None
     decayed: list[str] | None = None
+    shape: dict[str, dict] = field(default_factory=dict)
     _gradient_fn: Any = field(default=None, compare=False)
     _gradient: Any = field(default=None, compare=False)
 
@@ -225,6 +230,8 @@ class StealResult:
             "form": self.form,
             "verdict": self.verdict,
             "warnings": list(self.warnings),
+            **({"shape": {k: {"value": _json_float(v["value"]), "interval": [_json_float(x) for x in v["interval"]],
+                              "determined": v["determined"]} for k, v in self.shape.items()}} if self.shape else {}),
         }
 
     @classmethod
@@ -252,6 +259,9 @@ class StealResult:
             lines.append(f"  {k:<10} = {_fmt(v) if isinstance(v, float) else v}   (native)")
         for k, (lo, hi) in self.native_intervals.items():
             lines.append(f"  {k:<10} ∈ [{_fmt(lo)}, {_fmt(hi)}]   (native)")
+        for k, v in self.shape.items():
+            lo, hi = v["interval"]
+            lines.append(f"  {k:<10} = {_fmt(v['value'])}   consistent: [{_fmt(lo)}, {_fmt(hi)}]   (loss shape)")
         lines.append(f"  status     = {self.status.value}")
         lines.append(f"  residual   = {self.residual:.3g}   ({self.n_equations} equations, {self.form} form"
                      + (f", {self.n_margin} margin points" if self.n_margin else "") + ")")

@@ -57,7 +57,7 @@ def _random(est, n_rows: int) -> bool:
         return True
     if name == "LogisticRegression" and est.solver in ("sag", "saga"):
         return True
-    if name == "LinearSVC" or (name == "LogisticRegression" and est.solver == "liblinear"):
+    if name in ("LinearSVC", "LinearSVR") or (name == "LogisticRegression" and est.solver == "liblinear"):
         # liblinear's coordinate descents (dual, newGLMNET's inner loop) shuffle; TRON, its primal Newton method,
         # does not
         return _liblinear_solver(est, n_rows) != "tron"
@@ -321,6 +321,9 @@ def refine(result, est, X, y, to_native, *, mode="auto", fit_params=None):
 
     if mode is False or result.status in (Status.EXACT, Status.NOT_IDENTIFIABLE):
         return result
+    own = getattr(est, "get_params", dict)()
+    if own and not set(to_native({k: 1.0 for k in result.estimate})) <= set(own):
+        return result  # the native names are another estimator's (NuSVC's C is its SVC's): nothing to train again
     seconds = REPLAY_BUDGET if mode in ("auto", True) else float(mode)
     start = dict(result.estimate)
     unreliable = result.status is Status.NOT_A_MINIMUM or not all(np.isfinite(v) and v > 0 for v in start.values())

@@ -12,6 +12,8 @@ ElasticNet(alpha, l1_ratio=r)               λ₁ = 2n·alpha·r,  λ₂ = n·al
 LogisticRegression(C, l1_ratio=r)           L2 (r = 0): λ = 1/(2C); L1 (r = 1): λ = 1/C;
                                             else λ₁ = r/C, λ₂ = (1 − r)/(2C)
 LinearSVC(C), SVC(C)                        λ = 1/(2C)
+LinearSVR(C), SVR(C)                        λ = 1/(2C)  (ε-insensitive losses, ε known)
+NuSVR(C), NuSVC(nu)                         λ = 1/(2C), ε recovered; the equivalent SVC's C
 MLPRegressor(alpha) / MLPClassifier(alpha)  λ = alpha / λ = alpha/2
 SGDRegressor(alpha) / SGDClassifier(alpha)  λ = n·alpha / λ = n·alpha/2  (penalty="l2")
 RidgeClassifier(alpha)                      λ = alpha (ridge on ±1 targets, one column per class)
@@ -40,6 +42,7 @@ from .._validation import InputError, check_array
 from ..kernels import KERNELS
 from ..registry import LEARNERS, Native, native
 from ..result import Status
+from ._svr import linear_svr, nu_svc, nu_svr, svr
 from ._weights import WEIGHTED, row_weights, svc_without_zero_weights
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
@@ -207,6 +210,8 @@ _SGD = {
     ("log_loss", "l2"): "logistic_l2", ("log_loss", "l1"): "logistic_l1",
     ("log_loss", "elasticnet"): "logistic_elastic_net",
     ("hinge", "l2"): "svm_hinge", ("squared_hinge", "l2"): "svm_squared_hinge",
+    ("epsilon_insensitive", "l2"): "svr_epsilon_insensitive",
+    ("squared_epsilon_insensitive", "l2"): "svr_squared_epsilon_insensitive",
 }
 
 
@@ -220,7 +225,8 @@ def _sgd(est, X):
                  if (kind == "SGDRegressor") == LEARNERS[a].regression]
         raise InputError(f"{kind}(loss={est.loss!r}, penalty={est.penalty!r}) is not supported; supported: "
                          f"{'; '.join(pairs)}.")
-    return algorithm, {}, _linear_params(est), _to_native(kind, algorithm, X)
+    options = {"epsilon": float(est.epsilon)} if "epsilon" in est.loss else {}  # the ε-insensitive losses' ε
+    return algorithm, options, _linear_params(est), _to_native(kind, algorithm, X)
 
 
 def _dead_layer(est, X):
@@ -267,6 +273,10 @@ SUPPORTED = {
     "SGDRegressor": _sgd,
     "SGDClassifier": _sgd,
     "RidgeClassifier": _ridge_classifier,
+    "LinearSVR": linear_svr,
+    "SVR": svr,
+    "NuSVR": nu_svr,
+    "NuSVC": nu_svc,
 }
 
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")
@@ -380,6 +390,9 @@ def leaf_notes(kind, est, X, result) -> list[str]:
             "network is constant, its loss gradient is exactly 0, and its weights are a stationary point only "
             "for λ = 0 (the solver stopped early); λ cannot be stolen from this dead network."
         )
+    if kind == "NuSVC":
+        result.warnings.append(f"NuSVC has no C: native C is that of the SVC whose fit these parameters are "
+                               f"(ν = {est.nu:g} fixed it through the data).")
     loud += flag_unconverged(kind, est, result)
     if result.status not in (Status.EXACT, Status.NOT_IDENTIFIABLE) and result.interval_source != "replay":
         msg = (

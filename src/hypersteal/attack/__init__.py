@@ -77,7 +77,8 @@ def steal(
     **model_options
         ``intercept_scaling`` (liblinear's penalised intercept) and ``fit_intercept`` for linear
         models; ``kernel``, ``gamma``, ``degree``, ``coef0`` and ``form`` for kernel models;
-        ``activation`` for MLPs.
+        ``activation`` for MLPs; ``epsilon`` (the tube width) for the support vector regressors —
+        ``epsilon=None`` for the kernel SVR means unknown: it is recovered with λ into ``result.shape``.
 
     Returns
     -------
@@ -101,6 +102,11 @@ def steal(
             f"{type(params).__name__}; "
             "to steal from a fitted scikit-learn estimator use hypersteal.steal_from_estimator."
         )
+    if "epsilon" in model_options and model_options["epsilon"] is None:  # ε unknown: recovered with λ
+        from .shape import steal_unknown_epsilon
+
+        return steal_unknown_epsilon(steal, algorithm, X, y, params, sample_weight=sample_weight, steal_kw={
+            "identifiable_rtol": identifiable_rtol, "margin_tol": margin_tol, "bound": bound}, **model_options)
     identifiable_rtol = check_positive(identifiable_rtol, "identifiable_rtol")
     if margin_tol is not None:
         margin_tol = check_positive(margin_tol, "margin_tol", strict=False)

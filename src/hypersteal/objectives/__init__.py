@@ -27,6 +27,7 @@ from .linear import (
     SVMHinge,
     SVMSquaredHinge,
 )
+from .insensitive import KernelSVREpsilonInsensitive, SVREpsilonInsensitive, SVRSquaredEpsilonInsensitive
 from .neural import MLPClassification, MLPRegression
 from .objective import Data, Objective
 
@@ -57,4 +58,5 @@ __all__ = [
     "Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticL2", "LogisticL1", "KernelLogisticL2",
     "KernelLogisticL1", "SVMSquaredHinge", "SVMHinge", "KernelSVMSquaredHinge", "KernelSVMHinge",
     "MLPRegression", "MLPClassification", "LogisticElasticNet",
+    "SVREpsilonInsensitive", "SVRSquaredEpsilonInsensitive", "KernelSVREpsilonInsensitive",
 ]

@@ -82,6 +82,8 @@ class Loss:
     #: label encoding for binary problems, (negative, positive)
     encoding: tuple[float, float] | None = None
     name = "loss"
+    #: a kink where points carry unknown subgradients (hinge, ε-insensitive, pinball): see :meth:`kink`
+    kinked = False
 
     def value(self, F: np.ndarray, Y: np.ndarray, w: np.ndarray | None = None) -> float:
         raise NotImplementedError
@@ -96,6 +98,27 @@ class Loss:
     def derivatives(self, F: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(:meth:`grad`, :meth:`hess`) together: what a Newton step needs."""
         return self.grad(F, Y), self.hess(F, Y)
+
+    # ------------------------------------------------------------------ kinked losses
+    # At a kink the subgradient is ``kink_base + β·kink_column`` with unknown β ∈ [0, 1]: β = 0 is the
+    # derivative on the side where :meth:`kink` is positive, β = 1 the one where it is negative. The attack
+    # (:mod:`hypersteal.attack.systems`) chooses which points sit on a kink and solves for their β.
+
+    def kink(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """Signed distance of each score to its nearest kink, on a scale where 1 is the loss's own unit."""
+        raise NotImplementedError(f"the {self.name} loss has no kink")
+
+    def kink_base(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """∂ℓ/∂f on the side of the kink where :meth:`kink` is positive (β = 0)."""
+        return np.zeros_like(F, dtype=float)
+
+    def kink_column(self, F: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        """The jump of ∂ℓ/∂f across the kink (negative side minus positive side): a kink point's β column."""
+        raise NotImplementedError(f"the {self.name} loss has no kink")
+
+    def kink_grad(self, F: np.ndarray, Y: np.ndarray, margin: np.ndarray) -> np.ndarray:
+        """∂ℓ/∂f with the points marked in ``margin`` at β = 0 (their β columns are separate unknowns)."""
+        return np.where(margin, self.kink_base(F, Y), self.grad(F, Y))
 
 
 class SquaredLoss(Loss):
@@ -189,12 +212,20 @@ class HingeLoss(Loss):
 
     encoding = (-1.0, 1.0)
     name = "hinge"
+    kinked = True
 
     def value(self, F, Y, w=None):
         return _total(np.maximum(0.0, 1.0 - Y * F), w)
 
     def grad(self, F, Y):
         return np.where(Y * F < 1.0, -Y, 0.0)
+
+    def kink(self, F, Y):
+        """δ = y f − 1: negative inside the margin."""
+        return Y * F - 1.0
+
+    def kink_column(self, F, Y):
+        return -Y
 
 
 # --------------------------------------------------------------------------- penalties

@@ -125,10 +125,10 @@ class KernelObjective(Objective):
         return data.K @ params["dual_coef"] + params["intercept"]
 
     def _score_gradient(self, data, params, margin=None):
-        """g = ∂loss/∂f (n, t), times the known row weights; hinge margin points get weight 0 here."""
+        """g = ∂loss/∂f (n, t), times the known row weights; points on a kink (hinge margin) at β = 0 here."""
         F = self.scores(data, params)
         if margin is not None:
-            g = np.where((data.Y * F < 1.0) & ~margin, -data.Y, 0.0)
+            g = self.loss.kink_grad(F, data.Y, margin)
         else:
             g = self.loss.grad(F, data.Y)
         return g if data.w is None else g * data.w
@@ -155,15 +155,16 @@ class KernelObjective(Objective):
             extra = (g.sum(axis=0), None) if self._fits_intercept(params) else None
             return self._l1_split(b, A, theta, extra=extra, form=form)
         idx = np.flatnonzero(margin[:, 0])
-        y = data.Y[:, 0] if data.w is None else data.Y[:, 0] * data.w[:, 0]  # a margin point's column: w_i y_i
+        col = self.loss.kink_column(self.scores(data, params), data.Y)[:, 0]  # a margin point's column (hinge: −y_i)
+        col = col if data.w is None else col * data.w[:, 0]  # times its known weight w_i
         if form == "reduced":
             B = np.zeros((len(b), len(idx)))
-            B[idx, np.arange(len(idx))] = -y[idx]
+            B[idx, np.arange(len(idx))] = col[idx]
         else:
-            B = -data.K[:, idx] * y[idx]
+            B = data.K[:, idx] * col[idx]
         extra = None
         if self._fits_intercept(params):
-            extra = (g.sum(axis=0), -y[idx][None, :])
+            extra = (g.sum(axis=0), col[idx][None, :])
         return self._l1_split(b, A, theta, B=B, extra=extra, form=form, n_margin=len(idx))
 
 

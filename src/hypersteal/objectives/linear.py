@@ -161,10 +161,10 @@ class LinearObjective(Objective):
         F = self.scores(data, params)
         Y = data.Y
         margin = np.zeros(Y.shape, dtype=bool) if margin is None else margin
-        inside = (Y * F < 1.0) & ~margin
-        # with known weights a point's subgradient is w_i times the unweighted one; its β ∈ [0, 1] stays
-        YW = Y if data.w is None else Y * data.w
-        G = np.where(inside, -YW, 0.0)
+        loss = self.loss_for(F)
+        G, col = loss.kink_grad(F, Y, margin), loss.kink_column(F, Y)
+        if data.w is not None:  # a point's subgradient is w_i times the unweighted one; its β ∈ [0, 1] stays
+            G, col = G * data.w, col * data.w
         with np.errstate(invalid="ignore"):  # inf in X gives NaN here; attack._choose_system names it
             b = (G.T @ data.X).ravel()
         A = self.penalty_gradients(data, params)
@@ -174,12 +174,12 @@ class LinearObjective(Objective):
         rows = data.X[idx[:, 0]] if len(idx) else np.zeros((0, d))
         rows = rows.toarray() if issparse(rows) else rows
         for m, (i, k) in enumerate(idx):
-            B[k * d:(k + 1) * d, m] = -YW[i, k] * rows[m]
+            B[k * d:(k + 1) * d, m] = col[i, k] * rows[m]
         extra = None
         if self._fits_intercept(params):
             b0 = G.sum(axis=0)
             B0 = np.zeros((Y.shape[1], len(idx)))
-            B0[idx[:, 1], np.arange(len(idx))] = -YW[idx[:, 0], idx[:, 1]]
+            B0[idx[:, 1], np.arange(len(idx))] = col[idx[:, 0], idx[:, 1]]
             extra = (b0, B0)
         return self._l1_split(b, A, self.pack(params), B=B, extra=extra, n_margin=len(idx))
 

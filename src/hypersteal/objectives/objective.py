@@ -9,7 +9,7 @@ import numpy as np
 from .._lazy import as_row_chunks, chunk_sum, is_lazy, lazy_classes, refuse_sparse_chunks, sparse_chunks
 from .._validation import InputError, check_array, check_options
 from ..registry import LEARNERS, Learner
-from .base import HingeLoss, Loss, Penalty, System
+from .base import Loss, Penalty, System
 
 __all__ = ["Data", "Objective"]
 
@@ -157,7 +157,8 @@ class Objective:
 
     @property
     def has_margin(self) -> bool:
-        return isinstance(self.loss, HingeLoss)
+        """A kinked loss (hinge, ε-insensitive, pinball): points on the kink carry unknown subgradients."""
+        return self.loss.kinked
 
     def system(self, data: Data, params: dict, margin: np.ndarray | None = None) -> System:
         """Stationarity system at ``params``; ``margin`` marks hinge points on the margin."""
@@ -188,8 +189,9 @@ class Objective:
         return System(b=b, A=A, B=B, l1_bounds=bounds, scale=scale, **kw)
 
     def margins(self, data: Data, params: dict) -> np.ndarray:
-        """δ = y·f − 1 for hinge losses (n, c); margin points have δ ≈ 0."""
-        return data.Y * self.scores(data, params) - 1.0
+        """δ (n, c), the signed distance to the loss's kink (hinge: y·f − 1); margin points have δ ≈ 0."""
+        F = self.scores(data, params)
+        return self.loss_for(F).kink(F, data.Y)
 
     # ------------------------------------------------------------------ helpers for subclasses
     def _classes(self, y) -> np.ndarray:
