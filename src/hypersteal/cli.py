@@ -341,6 +341,8 @@ Sections (--only, repeatable or comma-separated; default: all):
   defence     Section V: rounding the released parameters (alias defense)
   mlaas       Figs. 8-10: Train-Steal-Retrain on the simulated MLaaS
               platform; needs the server extra (alias platform)
+  unknowns    Beyond λ: class weights and kernel gamma/degree stolen with λ,
+              and identify; baseline λ alone (alias beyond_lambda)
 Finished cells are cached in OUT/.cache: a rerun resumes where it stopped.
 """
 

@@ -75,17 +75,17 @@ def _problem_of(estimator, X, y, sample_weight, unknown: set[str]):
 
 
 def _status(inner: Status, residual: float, ranges: list[tuple[float, tuple[float, float]]]) -> Status:
-    """The joint verdict: the λ attack's, unless a profiled value's interval is wider than a point allows."""
+    """The joint verdict: the λ attack's, unless a profiled value's interval is wider than a point allows (the one
+    rule, :func:`hypersteal.attack.judge`, on each (value, interval); a value that may be 0 or negative, coef0, is
+    judged on its interval shifted to centre |value|, or 1 at 0)."""
     if inner is Status.NOT_A_MINIMUM or not ranges:
         return inner
-    values = [v for v, _ in ranges]
-    status, _ = judge([abs(v) if v else 1.0 for v in values],
-                      [(lo - v + (abs(v) if v else 1.0), hi - v + (abs(v) if v else 1.0)) for v, (lo, hi) in ranges],
-                      residual, structural=False)  # a profile's width is what its residual allows
+    centres = [abs(v) if v else 1.0 for v, _ in ranges]
+    shifted = [(lo - v + c, hi - v + c) for (v, (lo, hi)), c in zip(ranges, centres)]
+    status, _ = judge(centres, shifted, residual, structural=False)  # a profile's width is what its residual allows
     if status.has_value:
-        return inner if inner is not Status.EXACT else status
-    return Status.NOT_IDENTIFIABLE if status is Status.NOT_IDENTIFIABLE and inner is not Status.INTERVAL_ONLY \
-        else Status.INTERVAL_ONLY
+        return status if inner is Status.EXACT else inner
+    return Status.NOT_IDENTIFIABLE if inner is Status.NOT_IDENTIFIABLE else Status.INTERVAL_ONLY
 
 
 def _native(to_native, lambdas: dict, extra: dict) -> dict:
