@@ -249,3 +249,26 @@ def test_cli_unknown(tmp_path, regression):
                                        "--params", str(tmp_path / "model.npz"), "--kernel", "poly",
                                        "--unknown", "gamma,coef0"])
     assert refused.exit_code == 2 and "only their ratio" in refused.output
+
+
+@pytest.mark.slow
+def test_reproduce_section_cells_on_the_tiny_grid():
+    """The `unknowns` section of reproduce: each cell ties the stolen values to the scikit-learn fit's own."""
+    from hypersteal.experiments import get_settings, unknowns
+
+    settings = get_settings("tiny")
+    rows = [{**unknowns.run_cell(spec), "status": "ok"} for spec in unknowns.cells(settings)]
+    kinds = {r["kind"] for r in rows}
+    assert kinds == {"class_weight", "kernel"}
+    for r in rows:
+        if r["kind"] == "class_weight":
+            assert r["ratio_covered"] and r["balanced_found"] == r["balanced_truth"]
+            assert r["ratio_rel_error"] < 1e-2
+        else:
+            assert r["gamma_covered"] and r["gamma_rel_error"] < 1e-6 and r["identify_right"]
+            assert min(s for _, s in r["curve"]) == pytest.approx(r["residual"])
+    summary = unknowns.summarise(settings, rows)
+    assert summary["class_weight_covered"] == f"{len(summary['class_weight'])}/{len(summary['class_weight'])}"
+    (_, _, cw_rows), (_, _, kernel_rows) = unknowns.tables(summary)
+    assert len(cw_rows) == len(summary["class_weight"]) and len(kernel_rows) == len(summary["kernel"])
+    assert unknowns.findings(settings, summary)
