@@ -156,7 +156,11 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
         if rec.task != "classification":
             raise InputError(f"{algorithm} is a regression learner: class_weight is an unknown of classifiers.")
         labels = getattr(model, "classes_", None)  # an estimator's own labels (its y may reach us encoded)
-        return _class_weights(algorithm, X, y, params, sample_weight, grid, model_options, to_native, labels)
+        from ..adapters._weights import ROW_WEIGHTED
+
+        # "balanced" counts rows, or sample weights where the estimator does (ROW_WEIGHTED)
+        counted = sample_weight if kind is None or ROW_WEIGHTED.get(kind) == "weighted" else None
+        return _class_weights(algorithm, X, y, params, sample_weight, grid, model_options, to_native, labels, counted)
     if rec.family != "kernel":
         raise InputError(f"{algorithm} is not a kernel learner: it has no kernel parameters.")
     kernel = model_options.pop("kernel", "rbf")
@@ -176,7 +180,8 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
                        warnings=list(inner.warnings))
 
 
-def _class_weights(algorithm, X, y, params, sample_weight, grid, options, to_native, labels=None) -> JointResult:
+def _class_weights(algorithm, X, y, params, sample_weight, grid, options, to_native, labels=None,
+                   counted=None) -> JointResult:
     if linear_route(algorithm):
         classes, idx, est, ivs, residual, status, n_eq, lam_names = class_weight_linear(
             algorithm, X, y, params, sample_weight=sample_weight, **options)
@@ -194,14 +199,14 @@ def _class_weights(algorithm, X, y, params, sample_weight, grid, options, to_nat
         residual, n_eq, curve = prof.residual, inner.n_equations, prof.curve
         status = _status(inner.status, residual, [(prof.value, prof.interval)])
     labels = [_key(c) for c in (classes if labels is None or len(labels) != len(classes) else labels)]
-    balanced_at = balanced_ratios(idx, len(classes), sample_weight)
+    balanced_at = balanced_ratios(idx, len(classes), counted)
     balanced = bool(all(lo * (1 - _policy.IDENTIFIABLE_RTOL) <= r <= hi * (1 + _policy.IDENTIFIABLE_RTOL)
                         for r, (lo, hi) in zip(balanced_at[1:], ratio_ivs[1:])))
     native = {}
     if to_native is not None:
         if balanced:  # at the balanced weights' own scale: the first class weighs n / (K n_0)
-            n = len(idx) if sample_weight is None else float(np.sum(sample_weight))
-            s = n / (len(classes) * np.bincount(idx, weights=sample_weight, minlength=len(classes))[0])
+            n = len(idx) if counted is None else float(np.sum(counted))
+            s = n / (len(classes) * np.bincount(idx, weights=counted, minlength=len(classes))[0])
             native = _native(to_native, {k: s * v for k, v in lambdas.items()}, {"class_weight": "balanced"})
         else:
             native = _native(to_native, lambdas, {"class_weight": dict(zip(labels, map(float, ratios)))})

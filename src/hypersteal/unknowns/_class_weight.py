@@ -20,6 +20,7 @@ from ..attack import judge, solve_system, steal
 from ..attack.verdict import _widen
 from ..objectives import System, get_objective
 from ..registry import LEARNERS
+from ._kernel import KERNEL_UNKNOWNS
 from ._profile import profile, score
 
 __all__ = ["class_weight_linear", "class_weight_profile", "balanced_ratios", "RATIO_GRID"]
@@ -89,6 +90,8 @@ def class_weight_profile(algorithm, X, y, params, *, sample_weight=None, grid=No
                          "sample_weight for more.")
     idx = _class_index(y, data.classes)
     sw = np.ones(len(idx)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+    if data.K is not None and options.get("kernel") != "precomputed":  # one Gram matrix for every ratio
+        X, options = data.K, {**{k: v for k, v in options.items() if k not in KERNEL_UNKNOWNS}, "kernel": "precomputed"}
 
     def attack(ratio):
         result = steal(algorithm, X, y, params, sample_weight=np.where(idx == 1, ratio * sw, sw), **options)
