@@ -272,3 +272,30 @@ def test_reproduce_section_cells_on_the_tiny_grid():
     (_, _, cw_rows), (_, _, kernel_rows) = unknowns.tables(summary)
     assert len(cw_rows) == len(summary["class_weight"]) and len(kernel_rows) == len(summary["kernel"])
     assert unknowns.findings(settings, summary)
+
+
+def test_class_weight_of_a_kernel_learner():
+    """Kernel logistic regression with class weights, trained here by Newton's method on its own written-out
+    objective Σ_i w_{y_i} CE(y_i, (Kα)_i + c) + λ αᵀKα (an oracle independent of hypersteal's objectives)."""
+    from scipy.special import expit
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(70, 2))
+    y = (X[:, 0] + X[:, 1] ** 2 + 0.3 * rng.normal(size=70) > 1.0).astype(int)
+    K, w, lam = rbf_kernel(X, gamma=0.5), np.where(y == 1, 2.5, 1.0), 0.3
+    Kc = np.column_stack([K, np.ones(70)])  # scores F = Kc z, z = (α, c)
+    R = np.zeros((71, 71))
+    R[:70, :70] = 2 * lam * K
+    z = np.zeros(71)
+    for _ in range(40):
+        p = expit(Kc @ z)
+        grad = Kc.T @ (w * (p - y)) + R @ z
+        hess = Kc.T @ (Kc * (w * p * (1 - p))[:, None]) + R
+        z -= np.linalg.lstsq(hess, grad, rcond=None)[0]
+    r = steal_jointly("kernel_logistic_l2", X, y, {"dual_coef": z[:-1], "intercept": z[-1]}, unknown="class_weight",
+                      kernel="rbf", gamma=0.5)
+    assert r.class_weight[1] == pytest.approx(2.5, rel=1e-5), r.summary()
+    assert r.hyperparameters["lambda"] == pytest.approx(0.3, rel=1e-5)
+    lo, hi = r.intervals["class_weight"][1]
+    assert lo <= 2.5 <= hi
