@@ -18,6 +18,7 @@ EXPECTED_FIGURES = {
     "fig8_train_steal_retrain.png",
     "fig9_speedup_vs_size.png",
     "fig10_m2_vs_m3.png",
+    "unknowns_profiles.png",
 }
 
 
@@ -40,7 +41,7 @@ def test_results_json_structure(run):
     assert on_disk["mode"] == "tiny"
     assert {"python", "numpy", "scipy", "scikit-learn", "hypersteal"} <= set(on_disk["versions"])
     assert list(on_disk["sections"]) == list(SECTIONS)
-    for name in ("accuracy", "theorem2", "defence", "mlaas"):
+    for name in ("accuracy", "theorem2", "defence", "mlaas", "unknowns"):
         sec = on_disk["sections"][name]
         assert sec["status"] == "ok", (name, sec.get("reason"))
         assert sec["failed_cells"] == 0, [c.get("error") for c in sec["cells"] if c.get("status") != "ok"]

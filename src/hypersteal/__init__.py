@@ -32,13 +32,15 @@ _EXPORTS = {
     "Extraction": ".extraction",
     "identify": ".identification",
     "Identification": ".identification",
+    "steal_jointly": ".unknowns",
+    "JointResult": ".unknowns",
 }
 
 __all__ = [
     "steal", "steal_stacked", "steal_from_estimator", "steal_from_module", "StealResult", "Status", "InputError",
     "ALGORITHMS",
     "canonical_name", "extract_parameters", "steal_from_api", "steal_black_box", "Extraction",
-    "identify", "Identification", "__version__",
+    "identify", "Identification", "steal_jointly", "JointResult", "__version__",
 ]
 
 if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the names load lazily
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # for type checkers and documentation tools; at run time the 
     from .identification import Identification, identify
     from .registry import ALGORITHMS, canonical_name
     from .result import Status, StealResult
+    from .unknowns import JointResult, steal_jointly
 
 
 def __getattr__(name: str):

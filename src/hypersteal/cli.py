@@ -99,6 +99,12 @@ Pass the model in exactly one way:
   --api URL      a prediction endpoint; the parameters are extracted first
 
 \b
+--unknown NAMES steals more than λ from the same conditions (with --params
+or --model): class_weight (the classes' weights, relative to the first
+class; "balanced" is recognised), or the kernel's gamma, degree, coef0
+(comma-separated, e.g. --unknown degree,gamma). See docs/unknowns.md.
+
+\b
 --data: .csv, .csv.gz or .parquet with --target naming the target column
 (every other column must be a numeric feature); .npz with arrays X and y,
 or a sparse X (the arrays scipy.sparse.save_npz writes) and y, as
@@ -153,6 +159,9 @@ def steal(
     api_key: str | None = typer.Option(None, "--api-key", metavar="KEY", envvar="HYPERSTEAL_API_KEY",
                                        help="Bearer key for --api."),
     budget: int | None = typer.Option(None, "--budget", min=1, metavar="ROWS", help="Most rows to send to --api."),
+    unknown: str | None = typer.Option(
+        None, "--unknown", metavar="NAMES",
+        help="Also steal these, taken as unknown: class_weight, or gamma, degree, coef0 (comma-separated)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress",
@@ -171,6 +180,8 @@ def steal(
         _fail("--params and --api need --algorithm (e.g. --algorithm ridge); see `hypersteal algorithms`.")
     if model is not None and algorithm is not None:
         _fail("--model needs no --algorithm: the estimator says which learner it is; drop --algorithm.")
+    if unknown is not None and api is not None:
+        _fail("--unknown works with --params or --model, not --api: extract the parameters first.")
     steps = _Steps(sys.stderr.isatty() if progress is None else progress)
     try:
         import hypersteal
@@ -189,12 +200,14 @@ def steal(
             with steps(f"reading {_name(model)}"):
                 estimator = load_skops(model, trusted=trust or [])
             with steps(f"stealing λ from the {type(estimator).__name__}"), steps.dask(X):
-                result = hypersteal.steal_from_estimator(estimator, X, y)
+                result = (hypersteal.steal_from_estimator(estimator, X, y) if unknown is None
+                          else hypersteal.steal_jointly(estimator, X, y, unknown=unknown))
         else:
             with steps(f"reading {_name(params)}"):
                 loaded = load_params(params)
             with steps(f"stealing λ ({algorithm})"), steps.dask(X):
-                result = hypersteal.steal(algorithm, X, y, loaded, **options)
+                result = (hypersteal.steal(algorithm, X, y, loaded, **options) if unknown is None
+                          else hypersteal.steal_jointly(algorithm, X, y, loaded, unknown=unknown, **options))
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
     except ImportError as exc:  # an optional extra is missing; the message names it
@@ -328,6 +341,8 @@ Sections (--only, repeatable or comma-separated; default: all):
   defence     Section V: rounding the released parameters (alias defense)
   mlaas       Figs. 8-10: Train-Steal-Retrain on the simulated MLaaS
               platform; needs the server extra (alias platform)
+  unknowns    Beyond λ: class weights and kernel gamma/degree stolen with λ,
+              and identify; baseline λ alone (alias beyond_lambda)
 Finished cells are cached in OUT/.cache: a rerun resumes where it stopped.
 """
 

@@ -30,10 +30,12 @@ SECTIONS: dict[str, str] = {
     "black_box": "Fig. 7: parameters unknown — extracted through a prediction API, then λ stolen.",
     "defence": "§V: round released parameters to k = 1…5 decimals — λ error caused vs test MSE/ACC cost.",
     "mlaas": "Figs. 8–10: MLaaS Train-Steal-Retrain (M1/M2/M3) on the embedded platform, and a black-box case.",
+    "unknowns": "Beyond λ: class weights and kernel γ/degree stolen with λ, and identify; baseline: λ alone.",
 }
 
 _ALIASES = {"defense": "defence", "blackbox": "black_box", "theorem_2": "theorem2", "fig6": "theorem2",
-            "fig7": "black_box", "figs3_5": "accuracy", "platform": "mlaas"}
+            "fig7": "black_box", "figs3_5": "accuracy", "platform": "mlaas",
+            "beyond_lambda": "unknowns", "class_weight": "unknowns"}
 
 
 def _section_names(only) -> list[str]:

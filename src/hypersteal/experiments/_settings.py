@@ -67,6 +67,18 @@ _QUICK = {
         "lambdas": [1.0],
         "algorithms": REGRESSION + CLASSIFICATION,
     },
+    # beyond λ (hypersteal.steal_jointly, hypersteal.identify): scikit-learn fits at their default tolerance
+    "unknowns": {
+        "class_weight_datasets": ["iris", "madelon", "bank"],
+        "class_weight_estimators": ["LogisticRegression", "LinearSVC"],
+        "class_weights": [{"0": 1.0, "1": 3.0}, "balanced"],
+        "rows": 300,
+        # (dataset, estimator, kernel, unknown): γ of an rbf KernelRidge, the degree (with γ) of a polynomial one,
+        # γ of an SVC (about 10 s together, the section's budget in quick mode)
+        "kernel_cells": [["diabetes", "KernelRidge", "rbf", "gamma"],
+                         ["diabetes", "KernelRidge", "poly", "degree,gamma"], ["iris", "SVC", "rbf", "gamma"]],
+        "kernel_rows": 150,
+    },
     # Figs. 8-10 on the embedded platform (hypersteal.mlaas.study); the platform's own grid and folds
     # are its secret (7 values 1e-3..1e3, 5 folds)
     "mlaas": {
@@ -89,6 +101,12 @@ _FULL["accuracy"].update(
 )
 _FULL["black_box"].update(kernel_rows=None)
 _FULL["defence"].update(rows={"bank": 4000}, kernel_rows=1000, lambdas=[1e-2, 1.0, 1e2])
+_FULL["unknowns"].update(
+    class_weight_estimators=["LogisticRegression", "LinearSVC", "SVC"], rows=1000, kernel_rows=400,
+    kernel_cells=[*_QUICK["unknowns"]["kernel_cells"],
+                  *[[d, "KernelRidge", "rbf", "gamma"] for d in ("geoorig", "ujiindoorloc")],
+                  ["madelon", "SVC", "rbf", "gamma"], ["bank", "SVC", "rbf", "gamma"],
+                  ["diabetes", "KernelRidge", "laplacian", "gamma"]])
 _FULL["mlaas"].update(study_mode="full", fig8_fractions=[q / 100 for q in range(1, 11)], fig9_max_n=10**7,
                       amazon_fractions=[0.01, 0.02, 0.03, 0.05, 0.1])
 
@@ -107,6 +125,8 @@ _TINY["black_box"].update(regression=["ridge", "kernel_ridge"], classification=[
                           lambdas=[1.0], kernel_rows=40)
 _TINY["defence"].update(classification_dataset="iris", rows={}, kernel_rows=60, decimals=[1, 3],
                         algorithms=["ridge", "lasso", "kernel_ridge", "logistic_l2", "svm_hinge"])
+_TINY["unknowns"].update(class_weight_datasets=["iris"], class_weight_estimators=["LogisticRegression"],
+                         rows=100, kernel_rows=60, kernel_cells=[["diabetes", "KernelRidge", "rbf", "gamma"]])
 _TINY["mlaas"].update(subsample=2000, fig8_fractions=[0.05], fig9_max_n=10**3, fig9_ladder=[0.3],
                       amazon_fractions=[0.05])
 

@@ -83,6 +83,10 @@ def tables(name: str, section: dict) -> list[tuple[str, list[str], list[list[str
         from .mlaas import tables as mlaas_tables
 
         return mlaas_tables(s)
+    if name == "unknowns" and s.get("class_weight") is not None:
+        from .unknowns import tables as unknowns_tables
+
+        return unknowns_tables(s)
     return []
 
 
