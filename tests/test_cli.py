@@ -348,3 +348,31 @@ def test_data_help_says_sparse_npz_files_are_read():
     text = " ".join(out.stdout.split())
     assert "scipy.sparse.save_npz" in text and "hypersteal.io.save_data(path, X, y)" in text
     assert "X dense or scipy.sparse" in " ".join(run("identify", "--help").stdout.split())
+
+
+def test_sample_weight_from_a_column_or_a_file(files, tmp_path):
+    """A weighted ridge fit: exact with its weights (a column of the CSV, which is then not a feature, or a .npy
+    / .csv file), not a minimum without them; bad weights are one-line errors."""
+    frame = pd.read_csv(files / "train.csv")
+    X, y = frame[["a", "b", "c", "d"]].to_numpy(), frame["target"].to_numpy()
+    w = np.random.default_rng(5).uniform(0.2, 3.0, len(y))
+    m = Ridge(alpha=3.0).fit(X, y, sample_weight=w)
+    save_params(tmp_path / "wridge.npz", {"coef": m.coef_, "intercept": m.intercept_})
+    frame.assign(w=w).to_csv(tmp_path / "weighted.csv", index=False)
+    np.save(tmp_path / "w.npy", w)
+    pd.DataFrame({"weight": w}).to_csv(tmp_path / "w.csv", index=False)
+    common = ("steal", "-a", "ridge", "--target", "target", "--params", str(tmp_path / "wridge.npz"), "--json")
+    for data, source in [(tmp_path / "weighted.csv", "w"), (files / "train.csv", str(tmp_path / "w.npy")),
+                         (files / "train.csv", str(tmp_path / "w.csv"))]:
+        out = run(*common, "--data", str(data), "--sample-weight", source)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["lambdas"]["lambda"] == pytest.approx(3.0, rel=1e-9)
+    blind = run(*common, "--data", str(files / "train.csv"))
+    assert blind.returncode == 0 and json.loads(blind.stdout)["status"] != "exact"
+    missing = run(*common, "--data", str(files / "train.csv"), "--sample-weight", "wieght")
+    assert missing.returncode == 2 and "no column of that name" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    short = tmp_path / "short.npy"
+    np.save(short, w[:10])
+    wrong = run(*common, "--data", str(files / "train.csv"), "--sample-weight", str(short))
+    assert wrong.returncode == 2 and "sample_weight has 10 values but X has 80 rows" in wrong.stderr

@@ -105,6 +105,10 @@ class; "balanced" is recognised), or the kernel's gamma, degree, coef0
 (comma-separated, e.g. --unknown degree,gamma). See docs/unknowns.md.
 
 \b
+--sample-weight COLUMN|FILE: the weights the model was fitted with (a
+weighted fit is another minimum; see docs/estimators.md, "Weights").
+
+\b
 --data: .csv, .csv.gz or .parquet with --target naming the target column
 (every other column must be a numeric feature); .npz with arrays X and y,
 or a sparse X (the arrays scipy.sparse.save_npz writes) and y, as
@@ -159,6 +163,10 @@ def steal(
     api_key: str | None = typer.Option(None, "--api-key", metavar="KEY", envvar="HYPERSTEAL_API_KEY",
                                        help="Bearer key for --api."),
     budget: int | None = typer.Option(None, "--budget", min=1, metavar="ROWS", help="Most rows to send to --api."),
+    sample_weight: str | None = typer.Option(
+        None, "--sample-weight", metavar="COLUMN|FILE",
+        help="The per-row weights the model was fitted with: a column of --data (then not a feature), or a file "
+             "(.npy, or .csv/.txt with one number per row)."),
     unknown: str | None = typer.Option(
         None, "--unknown", metavar="NAMES",
         help="Also steal these, taken as unknown: class_weight, or gamma, degree, coef0 (comma-separated)."),
@@ -182,13 +190,20 @@ def steal(
         _fail("--model needs no --algorithm: the estimator says which learner it is; drop --algorithm.")
     if unknown is not None and api is not None:
         _fail("--unknown works with --params or --model, not --api: extract the parameters first.")
+    if sample_weight is not None and api is not None:
+        _fail("--sample-weight works with --params or --model, not --api: extract the parameters first.")
     steps = _Steps(sys.stderr.isatty() if progress is None else progress)
     try:
         import hypersteal
         from hypersteal.io import load_data, load_params
 
         with steps(f"reading {_name(data)}"):
-            X, y = load_data(data, target)
+            weighted = {}
+            if sample_weight is not None:
+                from hypersteal.io import load_sample_weight
+
+                weighted["sample_weight"] = load_sample_weight(sample_weight, data)
+            X, y = load_data(data, target, exclude=(sample_weight,) if weighted else ())
         if api is not None:
             extra = {"budget": budget} if budget else {}
             query = _api_query(api, api_key, steps)
@@ -200,14 +215,15 @@ def steal(
             with steps(f"reading {_name(model)}"):
                 estimator = load_skops(model, trusted=trust or [])
             with steps(f"stealing λ from the {type(estimator).__name__}"), steps.dask(X):
-                result = (hypersteal.steal_from_estimator(estimator, X, y) if unknown is None
-                          else hypersteal.steal_jointly(estimator, X, y, unknown=unknown))
+                result = (hypersteal.steal_from_estimator(estimator, X, y, **weighted) if unknown is None
+                          else hypersteal.steal_jointly(estimator, X, y, unknown=unknown, **weighted))
         else:
             with steps(f"reading {_name(params)}"):
                 loaded = load_params(params)
             with steps(f"stealing λ ({algorithm})"), steps.dask(X):
-                result = (hypersteal.steal(algorithm, X, y, loaded, **options) if unknown is None
-                          else hypersteal.steal_jointly(algorithm, X, y, loaded, unknown=unknown, **options))
+                result = (hypersteal.steal(algorithm, X, y, loaded, **options, **weighted) if unknown is None
+                          else hypersteal.steal_jointly(algorithm, X, y, loaded, unknown=unknown, **options,
+                                                        **weighted))
     except (ValueError, TypeError) as exc:
         _fail(str(exc))
     except ImportError as exc:  # an optional extra is missing; the message names it

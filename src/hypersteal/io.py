@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validation import InputError
 
-__all__ = ["load_data", "save_data", "load_params", "save_params", "load_skops"]
+__all__ = ["load_data", "save_data", "load_params", "save_params", "load_skops", "load_sample_weight"]
 
 
 def _show(path) -> str:
@@ -83,11 +83,11 @@ _NPZ_LAYOUTS = ("arrays 'X' and 'y' (dense X), or a sparse X's arrays 'data', 'i
                 "'format' (as scipy.sparse.save_npz writes them) and 'y'")
 
 
-def load_data(path, target: str | None = None):
+def load_data(path, target: str | None = None, *, exclude=()):
     """Load training data: returns X (n, d) and y.
 
     CSV and Parquet need ``target`` (the name of the target column; every other column is a
-    feature and must be numeric). An npz file holds arrays ``X`` and ``y``, or a sparse X as the
+    feature and must be numeric, except the columns named in ``exclude``, e.g. a weight column). An npz file holds arrays ``X`` and ``y``, or a sparse X as the
     arrays :func:`scipy.sparse.save_npz` writes (``data``, ``indices``, ``indptr``, ``shape``,
     ``format``: csr or csc; ``data``, ``row``, ``col``, ``shape``, ``format``: coo) beside ``y``
     (:func:`save_data` writes either); a sparse X is returned as a ``scipy.sparse.csr_matrix``
@@ -152,8 +152,67 @@ def load_data(path, target: str | None = None):
     if len(frame) == 0:
         raise InputError(f"{path.name} has a header but no data rows; pass the file with the training rows.")
     y = frame.pop(target).to_numpy()
+    frame = frame.drop(columns=[c for c in exclude if c in frame.columns])
     _check_numeric_columns(frame, path.name)
     return frame.to_numpy(dtype=float), y
+
+
+def load_sample_weight(source, data=None) -> np.ndarray:
+    """The per-row weights a model was fitted with: a file (``.npy``; or ``.csv`` / ``.txt`` with one number per
+    row, a header line allowed), or else the name of a column of the CSV or Parquet ``data`` file.
+
+    Raises
+    ------
+    InputError
+        For a missing file or column, or values that are not numbers.
+    """
+    text = str(source)
+    path = Path(text)
+    if path.is_file():
+        suffix = path.suffix.lower()
+        if suffix == ".npy":
+            try:
+                w = np.load(path, allow_pickle=False)
+            except ValueError as exc:
+                raise InputError(f"{path.name} is not a plain .npy array of numbers ({exc}); save the weights with "
+                                 "numpy.save(path, w).") from None
+        elif suffix in (".csv", ".txt", ".gz"):
+            import pandas as pd
+
+            frame = pd.read_csv(path, header=None)
+            if frame.shape[1] != 1:
+                raise InputError(f"{path.name} has {frame.shape[1]} columns; a weights file holds one number per row.")
+            column = pd.to_numeric(frame.iloc[:, 0], errors="coerce")
+            if len(column) and np.isnan(column.iloc[0]) and not np.isnan(column.iloc[1:]).any():
+                column = column.iloc[1:]  # a header line
+            w = column.to_numpy(dtype=float)
+        else:
+            raise InputError(f"Unsupported weights file {path.name!r}: use .npy, or .csv / .txt with one number per "
+                             "row.")
+    else:
+        if data is None or Path(str(data)).suffix.lower() not in (".csv", ".gz", ".txt", ".parquet", ".pq"):
+            raise InputError(f"No weights file {_show(text)}, and a weight column can be named only in CSV or Parquet "
+                             "data; pass a .npy or .csv file of weights, or the name of a column of --data.")
+        import pandas as pd
+
+        data = Path(str(data))
+        frame = pd.read_parquet(data) if data.suffix.lower() in (".parquet", ".pq") else _read_csv(data)
+        if text not in frame.columns:
+            from ._validation import suggest
+
+            raise InputError(f"No weights file {_show(text)} and no column of that name in {data.name}."
+                             f"{suggest(text, map(str, frame.columns))} Columns: "
+                             f"{', '.join(map(str, frame.columns))}.")
+        w = pd.to_numeric(frame[text], errors="coerce").to_numpy(dtype=float)
+    w = np.asarray(w)
+    if w.dtype.kind not in "biuf" or w.ndim != 1:
+        raise InputError(f"The sample weights of {_show(text)} must be one number per row; got "
+                         f"{w.dtype} values of shape {w.shape}.")
+    w = w.astype(float)
+    if np.isnan(w).any():
+        raise InputError(f"The sample weights of {_show(text)} hold values that are not numbers; pass one number "
+                         "per row.")
+    return w
 
 
 def _sparse_from_npz(f, files: set, path: Path):
