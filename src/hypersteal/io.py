@@ -87,8 +87,9 @@ def load_data(path, target: str | None = None, *, exclude=()):
     """Load training data: returns X (n, d) and y.
 
     CSV and Parquet need ``target`` (the name of the target column; every other column is a
-    feature and must be numeric, except the columns named in ``exclude``, e.g. a weight column). An npz file holds arrays ``X`` and ``y``, or a sparse X as the
-    arrays :func:`scipy.sparse.save_npz` writes (``data``, ``indices``, ``indptr``, ``shape``,
+    feature and must be numeric, except the columns named in ``exclude``, e.g. a weight column).
+    An npz file holds arrays ``X`` and ``y``, or a sparse X as the arrays
+    :func:`scipy.sparse.save_npz` writes (``data``, ``indices``, ``indptr``, ``shape``,
     ``format``: csr or csc; ``data``, ``row``, ``col``, ``shape``, ``format``: coo) beside ``y``
     (:func:`save_data` writes either); a sparse X is returned as a ``scipy.sparse.csr_matrix``
     (csc as a ``csc_matrix``), checked without ever being densified. A folder of Parquet files or a
