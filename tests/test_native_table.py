@@ -38,7 +38,15 @@ import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge, SGDClassifier, SGDRegressor
+from sklearn.linear_model import (
+    ElasticNet,
+    Lasso,
+    LassoLars,
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -293,6 +301,13 @@ def _variants() -> list[Variant]:
         out.append(Variant(f"SGDClassifier({loss})", lambda v, X, y, loss=loss: (
             SGDClassifier(loss=loss, alpha=2 * v / len(y), max_iter=200, tol=None, random_state=0),
             {"alpha": 2 * v / len(y)}, {"lambda": v}), BIN, approximate=True))
+
+    # ---- regressors beyond the paper's
+    def lasso_lars(v, X, y):
+        a = _l1_alpha(v, X, y)
+        return LassoLars(alpha=a), {"alpha": a}, {"lambda": 2 * len(y) * a}
+
+    out.append(Variant("LassoLars", lasso_lars, REG, degenerate=_sparse_l1(1)))
     return out
 
 

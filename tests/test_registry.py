@@ -248,6 +248,7 @@ INDEPENDENT = {
                                                     "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"])},
     ("SGDClassifier", "logistic_elastic_net"): lambda v, n: {"lambda_l1": n * v["alpha"] * v["l1_ratio"],
                                                              "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"]) / 2},
+    ("LassoLars", "lasso"): lambda v, n: {"lambda": 2 * n * v["alpha"]},
 }
 NATIVES = list(NATIVE.values())
 NATIVE_IDS = [f"{m.estimator}-{m.learner}" for m in NATIVES]

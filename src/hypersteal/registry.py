@@ -240,6 +240,7 @@ NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
     Native("SGDClassifier", "logistic_elastic_net", "λ₁ = n·alpha·r, λ₂ = n·alpha·(1 − r)/2",
            lambda lam, n: _enet_to({"lambda_l1": 2 * lam["lambda_l1"], "lambda_l2": 2 * lam["lambda_l2"]}, n),
            lambda v, n: {k: x / 2 for k, x in _enet_from(v, n).items()}),
+    Native("LassoLars", "lasso", *_scaled("alpha", _2N, "λ = 2n·alpha")),
 )}
 
 

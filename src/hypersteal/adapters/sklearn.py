@@ -18,6 +18,7 @@ RidgeClassifier(alpha)                      λ = alpha (ridge on ±1 targets, on
 RidgeCV, RidgeClassifierCV                  as Ridge / RidgeClassifier, at the chosen alpha_
 LassoCV, ElasticNetCV                       as Lasso / ElasticNet, at alpha_ (and l1_ratio_)
 LogisticRegressionCV                        as LogisticRegression, at C_ (and l1_ratio_)
+LassoLars, LassoLarsIC, LassoLarsCV         as Lasso (at alpha_ for IC and CV); see _regressors
 ==========================================  =============================================
 
 Search and meta-estimators (GridSearchCV, OneVsRestClassifier, …) are unwrapped in
@@ -40,6 +41,7 @@ from .._validation import InputError, check_array
 from ..kernels import KERNELS
 from ..registry import LEARNERS, Native, native
 from ..result import Status
+from . import _regressors
 from ._weights import WEIGHTED, _row_weights, _svc_without_zero_weights
 
 __all__ = ["steal_from_estimator", "SUPPORTED"]
@@ -267,6 +269,7 @@ SUPPORTED = {
     "SGDRegressor": _sgd,
     "SGDClassifier": _sgd,
     "RidgeClassifier": _ridge_classifier,
+    "LassoLars": _regressors.lasso_lars,
 }
 
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")

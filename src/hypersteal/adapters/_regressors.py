@@ -1,0 +1,35 @@
+"""Adapters of scikit-learn regressors beyond the paper's: each turns a fitted estimator into (algorithm, model
+options, params, map to its native names), as :data:`hypersteal.adapters.sklearn.SUPPORTED` expects.
+
+==========================================  =============================================
+estimator                                   mapping
+==========================================  =============================================
+LassoLars(alpha)                            λ = 2n·alpha (the Lasso's objective, solved by LARS)
+==========================================  =============================================
+"""
+
+from __future__ import annotations
+
+from .._validation import InputError
+
+__all__ = ["lasso_lars"]
+
+
+def _plan(estimator: str, algorithm: str, est, X, options=None):
+    """The adapter's answer for a linear model read from ``coef_`` and ``intercept_``."""
+    from .sklearn import _linear_params, _to_native  # sklearn.py registers this module's adapters
+
+    return algorithm, dict(options or {}), _linear_params(est), _to_native(estimator, algorithm, X)
+
+
+def lasso_lars(est, X):
+    """LassoLars, LassoLarsIC, LassoLarsCV: (1/2n)‖y − Xw − c‖² + alpha‖w‖₁, the Lasso's objective, whose
+    minimum LARS follows exactly along the path of alpha (so λ = 2n·alpha, exact up to round-off)."""
+    if getattr(est, "positive", False):
+        raise InputError(f"{type(est).__name__}(positive=True) is a constrained fit; its stationarity conditions "
+                         "are inequalities.")
+    if getattr(est, "jitter", None) is not None:
+        raise InputError(f"{type(est).__name__}(jitter={est.jitter}) fitted y plus uniform noise that it does not "
+                         "keep: the parameters are a minimum for targets this call cannot see. Refit with "
+                         "jitter=None to steal alpha.")
+    return _plan("LassoLars", "lasso", est, X)
