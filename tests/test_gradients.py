@@ -30,7 +30,14 @@ def random_params(objective, data, *, outputs=1, hidden=(4, 3)):
     return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs)}
 
 
+#: positive targets for the GLMs (Poisson y ≥ 0, Gamma y > 0, Tweedie either)
+Y_POS = np.exp(0.4 * Y_REG)
+GLMS = ("poisson_regression", "gamma_regression", "tweedie_regression")
+
+
 def targets_for(name, multi=False):
+    if name in GLMS:
+        return Y_POS
     regression = name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression")
     if regression:
         return Y_REG
@@ -65,6 +72,9 @@ CASES += [(k, {"kernel": kern, **extra}) for k in ("kernel_ridge", "kernel_logis
                               ("sigmoid", {"gamma": 0.1}), ("laplacian", {"gamma": 0.5})]]
 CASES += [(m, {"activation": a}) for m in ("mlp_regression", "mlp_classification")
           for a in ("identity", "logistic", "tanh", "relu")]
+CASES += [("tweedie_regression", {"power": p, "link": link}) for p, link in
+          [(0, "auto"), (0, "log"), (1.5, "log"), (3, "log"), (-1, "log")]]  # identity links with p > 0 need μ > 0:
+# tests/test_sklearn_regressors.py
 
 
 @pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{o}" for n, o in CASES])

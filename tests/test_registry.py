@@ -30,6 +30,8 @@ def _data(rec, n=60, d=4, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
     f = X @ np.array([1.5, -2.0, 0.7, 0.0][:d]) + 0.3
+    if rec.loss in ("poisson", "gamma", "tweedie"):  # GLMs: positive targets around a log-linear mean
+        return X, np.exp(0.3 * f) * rng.gamma(4.0, 0.25, size=n)
     if rec.regression:
         return X, f + 0.5 * rng.normal(size=n)
     return X, (f + 1.5 * rng.normal(size=n) > 0).astype(int)
@@ -249,6 +251,9 @@ INDEPENDENT = {
     ("SGDClassifier", "logistic_elastic_net"): lambda v, n: {"lambda_l1": n * v["alpha"] * v["l1_ratio"],
                                                              "lambda_l2": n * v["alpha"] * (1 - v["l1_ratio"]) / 2},
     ("LassoLars", "lasso"): lambda v, n: {"lambda": 2 * n * v["alpha"]},
+    ("PoissonRegressor", "poisson_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("GammaRegressor", "gamma_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("TweedieRegressor", "tweedie_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
 }
 NATIVES = list(NATIVE.values())
 NATIVE_IDS = [f"{m.estimator}-{m.learner}" for m in NATIVES]
@@ -306,6 +311,9 @@ def _fitted(m, X, y, values):
         "MLPClassifier": {"solver": "lbfgs", "tol": 1e-12, "max_iter": 5000, "hidden_layer_sizes": (3,),
                           "activation": "tanh", "random_state": 0},
         "KernelRidge": {"kernel": "rbf"},
+        "PoissonRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
+        "GammaRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
+        "TweedieRegressor": {"solver": "newton-cholesky", "tol": 1e-12, "power": 1.5},
     }.get(m.estimator, {})
     if m.estimator.startswith("SGD"):
         rec = LEARNERS[m.learner]

@@ -103,6 +103,12 @@ LEARNERS: dict[str, Learner] = {r.name: r for r in (
        "nn_classification", multiclass=True),
     _r("logistic_elastic_net", "ENet-LR", "LogisticElasticNet", _CLF, "linear", "logistic", "elastic_net",
        "probability", "elastic_net_logistic", trainer=False, in_paper=False),
+    _r("poisson_regression", "Poisson-R", "PoissonRegression", _REG, "linear", "poisson", "l2", "score", "poisson",
+       trainer=False, in_paper=False),
+    _r("gamma_regression", "Gamma-R", "GammaRegression", _REG, "linear", "gamma", "l2", "score", "gamma",
+       trainer=False, in_paper=False),
+    _r("tweedie_regression", "Tweedie-R", "TweedieRegression", _REG, "linear", "tweedie", "l2", "score", "tweedie",
+       trainer=False, in_paper=False),
 )}
 
 #: Canonical name → the paper's abbreviation.
@@ -241,6 +247,9 @@ NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
            lambda lam, n: _enet_to({"lambda_l1": 2 * lam["lambda_l1"], "lambda_l2": 2 * lam["lambda_l2"]}, n),
            lambda v, n: {k: x / 2 for k, x in _enet_from(v, n).items()}),
     Native("LassoLars", "lasso", *_scaled("alpha", _2N, "λ = 2n·alpha")),
+    Native("PoissonRegressor", "poisson_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("GammaRegressor", "gamma_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("TweedieRegressor", "tweedie_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
 )}
 
 

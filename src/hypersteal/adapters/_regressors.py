@@ -5,6 +5,8 @@ options, params, map to its native names), as :data:`hypersteal.adapters.sklearn
 estimator                                   mapping
 ==========================================  =============================================
 LassoLars(alpha)                            λ = 2n·alpha (the Lasso's objective, solved by LARS)
+PoissonRegressor(alpha), GammaRegressor,    λ = n·alpha/2 (half the deviance per row; link and power
+TweedieRegressor(power, link)               are model options of the objective)
 ==========================================  =============================================
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from .._validation import InputError
 
-__all__ = ["lasso_lars"]
+__all__ = ["lasso_lars", "glm"]
 
 
 def _plan(estimator: str, algorithm: str, est, X, options=None):
@@ -33,3 +35,19 @@ def lasso_lars(est, X):
                          "keep: the parameters are a minimum for targets this call cannot see. Refit with "
                          "jitter=None to steal alpha.")
     return _plan("LassoLars", "lasso", est, X)
+
+
+#: scikit-learn's GLM class → (learner, its model options read from the estimator)
+_GLMS = {
+    "PoissonRegressor": ("poisson_regression", lambda est: {}),
+    "GammaRegressor": ("gamma_regression", lambda est: {}),
+    "TweedieRegressor": ("tweedie_regression", lambda est: {"power": float(est.power), "link": est.link}),
+}
+
+
+def glm(est, X):
+    """PoissonRegressor, GammaRegressor, TweedieRegressor: (1/n)Σ_i ½ d_p(y_i, μ_i) + (alpha/2)‖w‖², which is the
+    objective of :mod:`hypersteal.objectives.glm` divided by n at λ = n·alpha/2."""
+    kind = type(est).__name__
+    algorithm, options = _GLMS[kind]
+    return _plan(kind, algorithm, est, X, options(est))

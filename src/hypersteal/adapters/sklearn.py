@@ -19,6 +19,8 @@ RidgeCV, RidgeClassifierCV                  as Ridge / RidgeClassifier, at the c
 LassoCV, ElasticNetCV                       as Lasso / ElasticNet, at alpha_ (and l1_ratio_)
 LogisticRegressionCV                        as LogisticRegression, at C_ (and l1_ratio_)
 LassoLars, LassoLarsIC, LassoLarsCV         as Lasso (at alpha_ for IC and CV); see _regressors
+PoissonRegressor, GammaRegressor,           λ = n·alpha/2
+TweedieRegressor(power, link)
 ==========================================  =============================================
 
 Search and meta-estimators (GridSearchCV, OneVsRestClassifier, …) are unwrapped in
@@ -270,6 +272,9 @@ SUPPORTED = {
     "SGDClassifier": _sgd,
     "RidgeClassifier": _ridge_classifier,
     "LassoLars": _regressors.lasso_lars,
+    "PoissonRegressor": _regressors.glm,
+    "GammaRegressor": _regressors.glm,
+    "TweedieRegressor": _regressors.glm,
 }
 
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")

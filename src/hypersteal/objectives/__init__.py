@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..registry import LEARNERS, canonical_name
 from .base import System
+from .glm import GammaRegression, PoissonRegression, TweedieRegression
 from .kernel import (
     KernelLogisticL1,
     KernelLogisticL2,
@@ -57,4 +58,5 @@ __all__ = [
     "Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticL2", "LogisticL1", "KernelLogisticL2",
     "KernelLogisticL1", "SVMSquaredHinge", "SVMHinge", "KernelSVMSquaredHinge", "KernelSVMHinge",
     "MLPRegression", "MLPClassification", "LogisticElasticNet",
+    "PoissonRegression", "GammaRegression", "TweedieRegression",
 ]
