@@ -252,8 +252,10 @@ def test_glm_bad_input_is_refused(glm_data):
         hypersteal.steal("poisson", X, -targets["count"] - 1, params)
     with pytest.raises(InputError, match=r"power=0.5 lies in \(0, 1\)"):
         hypersteal.steal("tweedie", X, targets["positive"], params, power=0.5)
+    with pytest.raises(InputError, match=r"tweedie_regression needs its power: pass power=p"):
+        hypersteal.steal("tweedie", X, targets["positive"], params)
     with pytest.raises(InputError, match="link must be 'auto', 'log' or 'identity', got 'logit'"):
-        hypersteal.steal("tweedie", X, targets["positive"], params, link="logit")
+        hypersteal.steal("tweedie", X, targets["positive"], params, power=1.5, link="logit")
 
 
 @pytest.mark.parametrize("power", [0, 1, 1.5, 2, 3, -1])

@@ -109,9 +109,13 @@ class _GLM(LinearObjective):
 
     def __init__(self, **options):
         super().__init__(**options)
-        self.loss = TweedieLoss(self.options.get("power", self.power), self.options.get("link", "log"))
+        power = self.options.get("power", self.power)
+        self.loss = None if power is None else TweedieLoss(power, self.options.get("link", "log"))
 
     def prepare(self, X, y):
+        if self.loss is None:
+            raise InputError(f"{self.name} needs its power: pass power=p (0 normal, 1 Poisson, 1 < p < 2 compound "
+                             "Poisson–Gamma, 2 Gamma, 3 inverse Gaussian), scikit-learn's TweedieRegressor(power=p).")
         data = super().prepare(X, y)
         if not data.lazy:
             self.loss.check_targets(data.Y, self.name)
@@ -139,12 +143,13 @@ class GammaRegression(_GLM):
 
 
 class TweedieRegression(_GLM):
-    """Tweedie regression of power p (option ``power``, default 0) and link (option ``link``: "auto" — the
-    identity for p ≤ 0, the log otherwise —, "log" or "identity"): ``Σ_i ½ d_p(y_i, μ_i) + λ‖w‖²``.
+    """Tweedie regression of power p (option ``power``, required: p = 0 with the identity link is ridge regression
+    at λ/2, so no power is assumed) and link (option ``link``: "auto" — the identity for p ≤ 0, the log
+    otherwise —, "log" or "identity"): ``Σ_i ½ d_p(y_i, μ_i) + λ‖w‖²``.
 
     b = Xᵀ(μ^{1−p}(μ − y)) with the log link, Xᵀ(μ^{−p}(μ − y)) with the identity; a = 2w.
     scikit-learn's ``TweedieRegressor(power, alpha, link)``: λ = n·alpha/2.
     """
 
     name = "tweedie_regression"
-    option_defaults = {**LinearObjective.option_defaults, "power": 0.0, "link": "auto"}
+    option_defaults = {**LinearObjective.option_defaults, "power": None, "link": "auto"}
