@@ -27,7 +27,7 @@ def random_params(objective, data, *, outputs=1, hidden=(4, 3)):
         return {"dual_coef": 0.3 * g.normal(size=(N, outputs)).squeeze(-1) if outputs == 1
                 else 0.3 * g.normal(size=(N, outputs)), "intercept": 0.2}
     coef = 0.4 * g.normal(size=(outputs, D))
-    return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs)}
+    return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs), **FITTED.get(name, {})}
 
 
 #: positive targets for the GLMs (Poisson y ≥ 0, Gamma y > 0, Tweedie either)
@@ -66,6 +66,8 @@ def fd_check(objective, data, params):
     np.testing.assert_allclose(A, num_A, rtol=1e-6, atol=1e-7)
 
 
+#: fitted parameters besides the weights and intercept (Huber's scale σ: rows on both sides of ε·σ)
+FITTED = {"huber_regression": {"scale": 0.5}}
 #: the options a learner cannot do without
 REQUIRED = {"tweedie_regression": {"power": 1.5}}
 CASES = [(name, REQUIRED.get(name, {})) for name in OBJECTIVES]

@@ -254,6 +254,7 @@ INDEPENDENT = {
     ("PoissonRegressor", "poisson_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
     ("GammaRegressor", "gamma_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
     ("TweedieRegressor", "tweedie_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("HuberRegressor", "huber_regression"): lambda v, n: {"lambda": v["alpha"]},
 }
 NATIVES = list(NATIVE.values())
 NATIVE_IDS = [f"{m.estimator}-{m.learner}" for m in NATIVES]
@@ -314,6 +315,7 @@ def _fitted(m, X, y, values):
         "PoissonRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
         "GammaRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
         "TweedieRegressor": {"solver": "newton-cholesky", "tol": 1e-12, "power": 1.5},
+        "HuberRegressor": {"max_iter": 1000},
     }.get(m.estimator, {})
     if m.estimator.startswith("SGD"):
         rec = LEARNERS[m.learner]

@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import (
     GammaRegressor,
+    HuberRegressor,
     LassoLars,
     LassoLarsCV,
     LassoLarsIC,
@@ -288,4 +289,124 @@ def test_identity_link_objective_gradients(power):
     data = objective.prepare(X, y)
     params = objective.check_params({"coef": 0.2 * rng.normal(size=5), "intercept": 4.0}, data)
     assert np.all(objective.scores(data, params) > 0)
+    fd_check(objective, data, params)
+
+
+# ------------------------------------------------------------------------------------------- Huber
+
+
+@pytest.fixture(scope="module")
+def heavy_tails():
+    """Student-t noise (2 degrees of freedom): a share of rows beyond ε·σ, the case Huber is for."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    return X, X @ np.array([1.0, -2.0, 0.5, 0.0, 3.0]) + 1.0 + rng.standard_t(2, size=200)
+
+
+def _huber_objective(theta, X, y, epsilon, alpha):
+    """Σ_i (σ + σ·H_ε(r_i/σ)) + alpha‖w‖² and its gradient in (w, c, σ), written out here independently."""
+    d = X.shape[1]
+    w, c, s = theta[:d], theta[d], theta[d + 1]
+    z = (y - X @ w - c) / s
+    inside = np.abs(z) <= epsilon
+    h = np.where(inside, z ** 2, 2 * epsilon * np.abs(z) - epsilon ** 2)
+    dh = np.where(inside, 2 * z, 2 * epsilon * np.sign(z))
+    value = np.sum(s + s * h) + alpha * w @ w
+    grad = np.concatenate([-X.T @ dh + 2 * alpha * w, [-dh.sum()], [np.sum(1 + h - z * dh)]])
+    return value, grad
+
+
+def _polished(est, X, y):
+    """The estimator's (w, c, σ) carried to the minimum of the same objective by Newton's method (scikit-learn's
+    L-BFGS-B stops on the objective's relative decrease, about 2e-9, whatever tol says). Near the minimum the
+    rows beyond ε·σ keep their side, and the objective is smooth there; its Hessian in (w, c, σ) is
+    Σ_inside (2/σ)[x̃; −z][x̃; −z]ᵀ + 2·alpha on w (x̃ = (x, 1))."""
+    n, d = X.shape
+    theta = np.concatenate([est.coef_, [est.intercept_, est.scale_]])
+    Xt = np.column_stack([X, np.ones(n)])
+    for _ in range(200):
+        _, g = _huber_objective(theta, X, y, est.epsilon, est.alpha)
+        s = theta[-1]
+        z = (y - Xt @ theta[:-1]) / s
+        inside = np.abs(z) <= est.epsilon
+        V = np.column_stack([Xt, -z])[inside]
+        H = 2 / s * V.T @ V
+        H[np.arange(d), np.arange(d)] += 2 * est.alpha
+        step = np.linalg.solve(H, g)
+        f0, t = _huber_objective(theta, X, y, est.epsilon, est.alpha)[0], 1.0
+        while _huber_objective(theta - t * step, X, y, est.epsilon, est.alpha)[0] > f0 and t > 1e-12:
+            t /= 2  # a row changed side: back off
+        theta = theta - t * step
+        if np.max(np.abs(t * step)) <= 1e-15 * np.max(np.abs(theta)):
+            break
+    return {"coef": theta[:d], "intercept": theta[d], "scale": theta[d + 1]}, np.max(np.abs(g))
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 0.1, 10.0, 1000.0])
+@pytest.mark.parametrize("epsilon", [1.1, 1.35, 2.0])
+@pytest.mark.parametrize("data", ["heavy_tails", "diabetes"])
+def test_huber_at_its_minimum_gives_alpha(request, data, epsilon, alpha):
+    """scikit-learn's fit polished to the minimum of the same objective (w, c and σ): λ = alpha to 1e-6."""
+    X, y = request.getfixturevalue(data)
+    est = HuberRegressor(alpha=alpha, epsilon=epsilon, max_iter=1000).fit(X, y)
+    params, gradient = _polished(est, X, y)
+    r = hypersteal.steal("huber", X, y, params, epsilon=epsilon)
+    assert r.status is Status.EXACT, (gradient, r.summary())
+    assert r.lam == pytest.approx(alpha, rel=1e-6), r.summary()
+
+
+@pytest.mark.parametrize("alpha", [1e-3, 0.1, 10.0, 1000.0])
+@pytest.mark.parametrize("data", ["heavy_tails", "diabetes"])
+def test_huber_as_fitted_never_gives_a_confident_wrong_number(request, data, alpha):
+    """HuberRegressor as scikit-learn leaves it (tight tol or not, L-BFGS-B stops on the relative decrease): a
+    number within what the residual explains, or an interval holding the truth."""
+    X, y = request.getfixturevalue(data)
+    est = HuberRegressor(alpha=alpha, max_iter=1000).fit(X, y)
+    r = steal(est, X, y, replay=False)
+    _verdict_holds(r, alpha, 2)  # λ = alpha = n·alpha/2 with n = 2
+
+
+@pytest.mark.slow
+def test_huber_default_fit_replayed(heavy_tails):
+    X, y = heavy_tails
+    est = HuberRegressor(alpha=1e-3).fit(X, y)
+    r = steal(est, X, y, replay=300)
+    assert r.interval_source == "replay" and r.identifiable, r.summary()
+    assert r.native["alpha"] == pytest.approx(1e-3, rel=1e-6), r.summary()
+
+
+def test_huber_wrong_scale_epsilon_or_intercept_is_not_a_minimum(heavy_tails):
+    """The scale's and the intercept's equations hold no λ, but an exact fit meets them: break one and the
+    parameters are no minimum."""
+    X, y = heavy_tails
+    est = HuberRegressor(alpha=0.1, max_iter=1000).fit(X, y)
+    params, _ = _polished(est, X, y)
+    assert hypersteal.steal("huber", X, y, params).status is Status.EXACT
+    for wrong, options in (({**params, "scale": 1.5 * params["scale"]}, {}), (params, {"epsilon": 2.0}),
+                           ({**params, "intercept": params["intercept"] + 0.5}, {})):
+        r = hypersteal.steal("huber", X, y, wrong, **options)
+        assert r.status is Status.NOT_A_MINIMUM, r.summary()
+
+
+def test_huber_needs_its_scale_and_a_valid_epsilon(heavy_tails):
+    X, y = heavy_tails
+    params = {"coef": np.zeros(5), "intercept": 0.0}
+    with pytest.raises(InputError, match=r"needs params\['scale'\].*scale_"):
+        hypersteal.steal("huber", X, y, params)
+    with pytest.raises(InputError, match="epsilon must be ≥ 1"):
+        hypersteal.steal("huber", X, y, {**params, "scale": 1.0}, epsilon=0.5)
+
+
+def test_huber_objective_gradients():
+    """b and a of the Huber objective against central differences, rows on both sides of ε·σ."""
+    from test_gradients import fd_check
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 5))
+    y = X @ rng.normal(size=5) + rng.standard_t(2, size=40)
+    objective = hypersteal.objectives.get_objective("huber")
+    data = objective.prepare(X, y)
+    params = objective.check_params({"coef": 0.3 * rng.normal(size=5), "intercept": 0.2, "scale": 0.8}, data)
+    z = np.abs(y - X @ params["coef"][0] - 0.2) / 0.8
+    assert np.any(z > 1.35) and np.any(z < 1.35)
     fd_check(objective, data, params)

@@ -109,6 +109,8 @@ LEARNERS: dict[str, Learner] = {r.name: r for r in (
        trainer=False, in_paper=False),
     _r("tweedie_regression", "Tweedie-R", "TweedieRegression", _REG, "linear", "tweedie", "l2", "score", "tweedie",
        trainer=False, in_paper=False),
+    _r("huber_regression", "Huber-R", "HuberRegression", _REG, "linear", "huber", "l2", "value", "huber",
+       trainer=False, in_paper=False),
 )}
 
 #: Canonical name → the paper's abbreviation.
@@ -250,6 +252,7 @@ NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
     Native("PoissonRegressor", "poisson_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
     Native("GammaRegressor", "gamma_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
     Native("TweedieRegressor", "tweedie_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("HuberRegressor", "huber_regression", *_scaled("alpha", _ONE, "λ = alpha")),
 )}
 
 

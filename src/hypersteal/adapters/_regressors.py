@@ -7,6 +7,7 @@ estimator                                   mapping
 LassoLars(alpha)                            λ = 2n·alpha (the Lasso's objective, solved by LARS)
 PoissonRegressor(alpha), GammaRegressor,    λ = n·alpha/2 (half the deviance per row; link and power
 TweedieRegressor(power, link)               are model options of the objective)
+HuberRegressor(alpha, epsilon)              λ = alpha (σ = scale_ is a fitted parameter)
 ==========================================  =============================================
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from .._validation import InputError
 
-__all__ = ["lasso_lars", "glm"]
+__all__ = ["lasso_lars", "glm", "huber"]
 
 
 def _plan(estimator: str, algorithm: str, est, X, options=None):
@@ -51,3 +52,13 @@ def glm(est, X):
     kind = type(est).__name__
     algorithm, options = _GLMS[kind]
     return _plan(kind, algorithm, est, X, options(est))
+
+
+def huber(est, X):
+    """HuberRegressor: Σ_i (σ + σ·H_ε((y_i − x_iᵀw − c)/σ)) + alpha‖w‖², minimised over w, c and σ = scale_: the
+    paper's form as it stands, λ = alpha."""
+    from .sklearn import _linear_params, _to_native
+
+    params = {**_linear_params(est), "scale": float(est.scale_)}
+    return "huber_regression", {"epsilon": float(est.epsilon)}, params, _to_native("HuberRegressor",
+                                                                                   "huber_regression", X)

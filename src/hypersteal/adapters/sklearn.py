@@ -21,6 +21,7 @@ LogisticRegressionCV                        as LogisticRegression, at C_ (and l1
 LassoLars, LassoLarsIC, LassoLarsCV         as Lasso (at alpha_ for IC and CV); see _regressors
 PoissonRegressor, GammaRegressor,           λ = n·alpha/2
 TweedieRegressor(power, link)
+HuberRegressor(alpha, epsilon)              λ = alpha (scale_ is a fitted parameter)
 ==========================================  =============================================
 
 Search and meta-estimators (GridSearchCV, OneVsRestClassifier, …) are unwrapped in
@@ -275,6 +276,7 @@ SUPPORTED = {
     "PoissonRegressor": _regressors.glm,
     "GammaRegressor": _regressors.glm,
     "TweedieRegressor": _regressors.glm,
+    "HuberRegressor": _regressors.huber,
 }
 
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")

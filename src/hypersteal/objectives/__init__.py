@@ -30,6 +30,7 @@ from .linear import (
 )
 from .neural import MLPClassification, MLPRegression
 from .objective import Data, Objective
+from .robust import HuberRegression
 
 
 def _objectives() -> dict[str, type[Objective]]:
@@ -58,5 +59,5 @@ __all__ = [
     "Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticL2", "LogisticL1", "KernelLogisticL2",
     "KernelLogisticL1", "SVMSquaredHinge", "SVMHinge", "KernelSVMSquaredHinge", "KernelSVMHinge",
     "MLPRegression", "MLPClassification", "LogisticElasticNet",
-    "PoissonRegression", "GammaRegression", "TweedieRegression",
+    "PoissonRegression", "GammaRegression", "TweedieRegression", "HuberRegression",
 ]
