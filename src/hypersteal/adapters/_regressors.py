@@ -18,11 +18,13 @@ from .._validation import InputError
 __all__ = ["lasso_lars", "glm", "huber"]
 
 
-def _plan(estimator: str, algorithm: str, est, X, options=None):
-    """The adapter's answer for a linear model read from ``coef_`` and ``intercept_``."""
+def _plan(estimator: str, algorithm: str, est, X, options=None, fitted=None):
+    """The adapter's answer for a linear model read from ``coef_`` and ``intercept_`` (and ``fitted``: other
+    fitted parameters by name)."""
     from .sklearn import _linear_params, _to_native  # sklearn.py registers this module's adapters
 
-    return algorithm, dict(options or {}), _linear_params(est), _to_native(estimator, algorithm, X)
+    params = {**_linear_params(est), **(fitted or {})}
+    return algorithm, dict(options or {}), params, _to_native(estimator, algorithm, X)
 
 
 def lasso_lars(est, X):
@@ -57,8 +59,5 @@ def glm(est, X):
 def huber(est, X):
     """HuberRegressor: Σ_i (σ + σ·H_ε((y_i − x_iᵀw − c)/σ)) + alpha‖w‖², minimised over w, c and σ = scale_: the
     paper's form as it stands, λ = alpha."""
-    from .sklearn import _linear_params, _to_native
-
-    params = {**_linear_params(est), "scale": float(est.scale_)}
-    return "huber_regression", {"epsilon": float(est.epsilon)}, params, _to_native("HuberRegressor",
-                                                                                   "huber_regression", X)
+    return _plan("HuberRegressor", "huber_regression", est, X, {"epsilon": float(est.epsilon)},
+                 {"scale": float(est.scale_)})

@@ -79,8 +79,8 @@ class HuberRegression(LinearObjective):
 
     def check_params(self, params, data):
         if "scale" not in params:
-            raise InputError(f"{self.name} needs params['scale'] (σ, scikit-learn's scale_), fitted with the weights; "
-                             f"got keys {sorted(params)}.")
+            raise InputError(f"{self.name} needs params['scale'] (σ, scikit-learn's scale_, fitted jointly with the "
+                             f"weights); got keys {sorted(params)}.")
         checked = super().check_params(params, data)
         checked["scale"] = check_positive(params["scale"], "params['scale']")
         return checked
