@@ -27,10 +27,17 @@ def random_params(objective, data, *, outputs=1, hidden=(4, 3)):
         return {"dual_coef": 0.3 * g.normal(size=(N, outputs)).squeeze(-1) if outputs == 1
                 else 0.3 * g.normal(size=(N, outputs)), "intercept": 0.2}
     coef = 0.4 * g.normal(size=(outputs, D))
-    return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs)}
+    return {"coef": coef, "intercept": 0.1 * g.normal(size=outputs), **FITTED.get(name, {})}
+
+
+#: positive targets for the GLMs (Poisson y ≥ 0, Gamma y > 0, Tweedie either)
+Y_POS = np.exp(0.4 * Y_REG)
+GLMS = ("poisson_regression", "gamma_regression", "tweedie_regression")
 
 
 def targets_for(name, multi=False):
+    if name in GLMS:
+        return Y_POS
     regression = name in ("ridge", "lasso", "elastic_net", "kernel_ridge", "mlp_regression")
     if regression:
         return Y_REG
@@ -59,12 +66,19 @@ def fd_check(objective, data, params):
     np.testing.assert_allclose(A, num_A, rtol=1e-6, atol=1e-7)
 
 
-CASES = [(name, {}) for name in OBJECTIVES]
+#: fitted parameters besides the weights and intercept (Huber's scale σ: rows on both sides of ε·σ)
+FITTED = {"huber_regression": {"scale": 0.5}}
+#: the options a learner cannot do without
+REQUIRED = {"tweedie_regression": {"power": 1.5}}
+CASES = [(name, REQUIRED.get(name, {})) for name in OBJECTIVES]
 CASES += [(k, {"kernel": kern, **extra}) for k in ("kernel_ridge", "kernel_logistic_l2", "kernel_svm_squared_hinge")
           for kern, extra in [("linear", {}), ("poly", {"degree": 2, "gamma": 0.3}),
                               ("sigmoid", {"gamma": 0.1}), ("laplacian", {"gamma": 0.5})]]
 CASES += [(m, {"activation": a}) for m in ("mlp_regression", "mlp_classification")
           for a in ("identity", "logistic", "tanh", "relu")]
+CASES += [("tweedie_regression", {"power": p, "link": link}) for p, link in
+          [(0, "auto"), (0, "log"), (1.5, "log"), (3, "log"), (-1, "log")]]  # identity links with p > 0 need μ > 0:
+# tests/test_sklearn_regressors.py
 
 
 @pytest.mark.parametrize("name,options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
@@ -155,7 +169,7 @@ def test_weights_are_taken_by_the_linear_and_kernel_learners():
 @pytest.mark.parametrize("name", WEIGHTED)
 def test_weighted_gradients_match_finite_differences(name):
     """Σ w_i ℓ_i: the gradient X̃ᵀ(w ∘ ∂ℓ/∂f) against differences of the weighted loss."""
-    objective = get_objective(name)
+    objective = get_objective(name, **REQUIRED.get(name, {}))
     data = objective.weigh(objective.prepare(X, targets_for(name)), WEIGHTS)
     params = objective.check_params(random_params(objective, data), data)
     fd_check(objective, data, params)

@@ -30,6 +30,8 @@ def _data(rec, n=60, d=4, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))
     f = X @ np.array([1.5, -2.0, 0.7, 0.0][:d]) + 0.3
+    if rec.loss in ("poisson", "gamma", "tweedie"):  # GLMs: positive targets around a log-linear mean
+        return X, np.exp(0.3 * f) * rng.gamma(4.0, 0.25, size=n)
     if rec.regression:
         return X, f + 0.5 * rng.normal(size=n)
     return X, (f + 1.5 * rng.normal(size=n) > 0).astype(int)
@@ -254,6 +256,11 @@ INDEPENDENT = {
     ("SVR", "kernel_svr_epsilon_insensitive"): lambda v, n: {"lambda": 1 / (2 * v["C"])},
     ("SGDRegressor", "svr_epsilon_insensitive"): lambda v, n: {"lambda": v["alpha"] * n / 2},
     ("SGDRegressor", "svr_squared_epsilon_insensitive"): lambda v, n: {"lambda": v["alpha"] * n / 2},
+    ("LassoLars", "lasso"): lambda v, n: {"lambda": 2 * n * v["alpha"]},
+    ("PoissonRegressor", "poisson_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("GammaRegressor", "gamma_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("TweedieRegressor", "tweedie_regression"): lambda v, n: {"lambda": n * v["alpha"] / 2},
+    ("HuberRegressor", "huber_regression"): lambda v, n: {"lambda": v["alpha"]},
 }
 NATIVES = list(NATIVE.values())
 NATIVE_IDS = [f"{m.estimator}-{m.learner}" for m in NATIVES]
@@ -314,6 +321,10 @@ def _fitted(m, X, y, values):
         "LinearSVR": {"tol": 1e-12, "max_iter": 100_000, "epsilon": 0.1, "random_state": 0,
                       "loss": m.learner.removeprefix("svr_")},
         "SVR": {"tol": 1e-10, "kernel": "rbf", "epsilon": 0.1},
+        "PoissonRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
+        "GammaRegressor": {"solver": "newton-cholesky", "tol": 1e-12},
+        "TweedieRegressor": {"solver": "newton-cholesky", "tol": 1e-12, "power": 1.5},
+        "HuberRegressor": {"max_iter": 1000},
     }.get(m.estimator, {})
     if m.estimator.startswith("SGD"):
         rec = LEARNERS[m.learner]

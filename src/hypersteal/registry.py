@@ -113,6 +113,14 @@ LEARNERS: dict[str, Learner] = {r.name: r for r in (
        "squared_epsilon_insensitive", "l2", "value", "svr_squared", trainer=False, in_paper=False),
     _r("kernel_svr_epsilon_insensitive", "KSVR-EIL", "KernelSVREpsilonInsensitive", _REG, "kernel",
        "epsilon_insensitive", "l2", "value", "ksvr", "kernel_svr", trainer=False, in_paper=False),
+    _r("poisson_regression", "Poisson-R", "PoissonRegression", _REG, "linear", "poisson", "l2", "score", "poisson",
+       trainer=False, in_paper=False),
+    _r("gamma_regression", "Gamma-R", "GammaRegression", _REG, "linear", "gamma", "l2", "score", "gamma",
+       trainer=False, in_paper=False),
+    _r("tweedie_regression", "Tweedie-R", "TweedieRegression", _REG, "linear", "tweedie", "l2", "score", "tweedie",
+       trainer=False, in_paper=False),
+    _r("huber_regression", "Huber-R", "HuberRegression", _REG, "linear", "huber", "l2", "value", "huber",
+       trainer=False, in_paper=False),
 )}
 
 #: Canonical name → the paper's abbreviation.
@@ -255,6 +263,11 @@ NATIVE: dict[tuple[str, str], Native] = {(m.estimator, m.learner): m for m in (
     Native("SVR", "kernel_svr_epsilon_insensitive", *_inverse("C", 2, "λ = 1/(2C)")),
     Native("SGDRegressor", "svr_epsilon_insensitive", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
     Native("SGDRegressor", "svr_squared_epsilon_insensitive", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("LassoLars", "lasso", *_scaled("alpha", _2N, "λ = 2n·alpha")),
+    Native("PoissonRegressor", "poisson_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("GammaRegressor", "gamma_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("TweedieRegressor", "tweedie_regression", *_scaled("alpha", _HALF_N, "λ = n·alpha/2")),
+    Native("HuberRegressor", "huber_regression", *_scaled("alpha", _ONE, "λ = alpha")),
 )}
 
 

@@ -71,6 +71,15 @@ def _cv_logistic(est):
     return "LogisticRegression", view, searched
 
 
+def _cv_lasso_lars(est):
+    """LassoLarsIC: the path's knot of least AIC/BIC; LassoLarsCV: the alpha of least CV error, refit on all
+    rows (the path stopped at alpha_). Both leave LassoLars's minimum at alpha_."""
+    view = SimpleNamespace(alpha=float(est.alpha_), positive=est.positive, coef_=est.coef_, intercept_=est.intercept_,
+                           max_iter=est.max_iter, n_iter_=est.n_iter_)
+    searched = getattr(est, "cv_alphas_", None)  # CV: the union of the folds' knots; IC: the path's own knots
+    return "LassoLars", view, {"alpha": np.asarray(est.alphas_ if searched is None else searched, dtype=float)}
+
+
 #: CV estimator class name → (plain class name, stand-in at the chosen values, searched values by native name)
 CV_ESTIMATORS = {
     "RidgeCV": _cv_ridge,
@@ -78,6 +87,8 @@ CV_ESTIMATORS = {
     "LassoCV": _cv_lasso,
     "ElasticNetCV": lambda est: _cv_lasso(est, enet=True),
     "LogisticRegressionCV": _cv_logistic,
+    "LassoLarsIC": _cv_lasso_lars,
+    "LassoLarsCV": _cv_lasso_lars,
 }
 
 

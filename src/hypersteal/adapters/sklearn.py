@@ -20,6 +20,10 @@ RidgeClassifier(alpha)                      λ = alpha (ridge on ±1 targets, on
 RidgeCV, RidgeClassifierCV                  as Ridge / RidgeClassifier, at the chosen alpha_
 LassoCV, ElasticNetCV                       as Lasso / ElasticNet, at alpha_ (and l1_ratio_)
 LogisticRegressionCV                        as LogisticRegression, at C_ (and l1_ratio_)
+LassoLars, LassoLarsIC, LassoLarsCV         as Lasso (at alpha_ for IC and CV); see _regressors
+PoissonRegressor, GammaRegressor,           λ = n·alpha/2
+TweedieRegressor(power, link)
+HuberRegressor(alpha, epsilon)              λ = alpha (scale_ is a fitted parameter)
 ==========================================  =============================================
 
 Search and meta-estimators (GridSearchCV, OneVsRestClassifier, …) are unwrapped in
@@ -42,6 +46,7 @@ from .._validation import InputError, check_array
 from ..kernels import KERNELS
 from ..registry import LEARNERS, Native, native
 from ..result import Status
+from . import _regressors
 from ._svr import linear_svr, nu_svc, nu_svr, svr
 from ._weights import WEIGHTED, row_weights, svc_without_zero_weights
 
@@ -277,6 +282,11 @@ SUPPORTED = {
     "SVR": svr,
     "NuSVR": nu_svr,
     "NuSVC": nu_svc,
+    "LassoLars": _regressors.lasso_lars,
+    "PoissonRegressor": _regressors.glm,
+    "GammaRegressor": _regressors.glm,
+    "TweedieRegressor": _regressors.glm,
+    "HuberRegressor": _regressors.huber,
 }
 
 _KERNEL_KEYS = ("kernel", "gamma", "degree", "coef0")

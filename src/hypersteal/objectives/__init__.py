@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from ..registry import LEARNERS, canonical_name
 from .base import System
+from .glm import GammaRegression, PoissonRegression, TweedieRegression
+from .insensitive import KernelSVREpsilonInsensitive, SVREpsilonInsensitive, SVRSquaredEpsilonInsensitive
 from .kernel import (
     KernelLogisticL1,
     KernelLogisticL2,
@@ -27,9 +29,9 @@ from .linear import (
     SVMHinge,
     SVMSquaredHinge,
 )
-from .insensitive import KernelSVREpsilonInsensitive, SVREpsilonInsensitive, SVRSquaredEpsilonInsensitive
 from .neural import MLPClassification, MLPRegression
 from .objective import Data, Objective
+from .robust import HuberRegression
 
 
 def _objectives() -> dict[str, type[Objective]]:
@@ -59,4 +61,5 @@ __all__ = [
     "KernelLogisticL1", "SVMSquaredHinge", "SVMHinge", "KernelSVMSquaredHinge", "KernelSVMHinge",
     "MLPRegression", "MLPClassification", "LogisticElasticNet",
     "SVREpsilonInsensitive", "SVRSquaredEpsilonInsensitive", "KernelSVREpsilonInsensitive",
+    "PoissonRegression", "GammaRegression", "TweedieRegression", "HuberRegression",
 ]
