@@ -96,7 +96,8 @@ def test_squared_epsilon_insensitive_derivatives_match_finite_differences():
 
 
 @pytest.mark.parametrize("name,options", [
-    ("svr_epsilon_insensitive", {"epsilon": 0.3}), ("svr_epsilon_insensitive", {"epsilon": 0.3, "intercept_scaling": 2.0}),
+    ("svr_epsilon_insensitive", {"epsilon": 0.3}),
+    ("svr_epsilon_insensitive", {"epsilon": 0.3, "intercept_scaling": 2.0}),
     ("svr_squared_epsilon_insensitive", {"epsilon": 0.3}),
     ("kernel_svr_epsilon_insensitive", {"epsilon": 0.3, "kernel": "rbf", "gamma": 0.3}),
     ("kernel_svr_epsilon_insensitive", {"epsilon": 0.0, "kernel": "poly", "degree": 2, "gamma": 0.3})])

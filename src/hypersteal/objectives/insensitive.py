@@ -1,4 +1,5 @@
-"""Support vector regression: the ε-insensitive losses, linear (liblinear's ``LinearSVR``) and kernel (libsvm's ``SVR``).
+"""Support vector regression: the ε-insensitive losses, linear (liblinear's ``LinearSVR``) and kernel (libsvm's
+``SVR``).
 
 The ε-insensitive loss ``max(0, |r| − ε)`` of the residual r = y − f is kinked like the hinge: a point with
 |r| = ε exactly (on the edge of the tube) carries an unknown subgradient, −sign(r)·β with β ∈ [0, 1]. The
