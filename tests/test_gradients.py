@@ -221,3 +221,24 @@ def test_unit_weights_change_nothing_and_bad_weights_are_refused():
             objective.weigh(objective.prepare(X, Y_BIN), bad)
     with pytest.raises(InputError, match="one weight per row, not one per row and output"):
         objective.weigh(objective.prepare(X, Y_MULTI), np.ones((N, 3)))
+
+
+@pytest.mark.parametrize("name,y_kind", [("mlp_regression", "reg"), ("mlp_classification", "bin"),
+                                         ("mlp_classification", "multi")])
+def test_network_gradient_in_row_blocks(name, y_kind, monkeypatch):
+    """The network's gradient summed over row blocks (a partial last one) is the whole-data gradient, and matches
+    finite differences."""
+    import hypersteal.objectives.neural as neural
+
+    g = np.random.default_rng(5)
+    Xb = g.normal(size=(300, D))
+    yb = {"reg": Xb @ g.normal(size=D), "bin": (Xb[:, 0] > 0).astype(int),
+          "multi": np.digitize(Xb[:, 0], [-0.5, 0.5])}[y_kind]
+    objective = get_objective(name, activation="tanh")
+    data = objective.prepare(Xb, yb)
+    params = objective.check_params(random_params(objective, data, outputs=3 if y_kind == "multi" else 1), data)
+    whole = objective.loss_gradient(data, params)  # 300 rows: one block at the default size
+    monkeypatch.setattr(neural, "ROW_BLOCK_BYTES", 1)  # blocks of 64 rows: 4 whole and one of 44
+    blocked = objective.loss_gradient(data, params)
+    np.testing.assert_allclose(blocked, whole, rtol=1e-12, atol=1e-12 * np.max(np.abs(whole)))
+    fd_check(objective, data, params)

@@ -163,9 +163,10 @@ def _attack(objective: Objective, data, params, *, identifiable_rtol, margin_tol
     if len(problems) > 1 and not dense:  # the fast path for stacked sub-problems, ending in conclude() too
         return attack_stacked(objective, problems, identifiable_rtol=identifiable_rtol, margin_tol=margin_tol)
     chosen = [_choose_system(objective, d, p, margin_tol) for d, p in problems]
-    _, form, kw, mask, _ = chosen[0]
+    _, form, kw, mask, _, sol = chosen[0]
     system = _stack([c[4] for c in chosen])
-    sol = solve_system(system, interval=False)
+    if len(chosen) > 1 or sol is None:
+        sol = solve_system(system, interval=False)
 
     def gradient_fn():
         if len(problems) > 1:

@@ -45,7 +45,7 @@ def _live(system):
 def attack_stacked(objective, problems, *, identifiable_rtol, margin_tol) -> StealResult:
     """Like ``attack._attack(objective, …, problems=problems)`` for several sub-problems sharing λ."""
     chosen = [_choose_system(objective, d, p, margin_tol) for d, p in problems]
-    _, form, _, _, _ = chosen[0]
+    form = chosen[0][1]
     systems = [c[4] for c in chosen]
     n_equations = sum(len(s.b) for s in systems)
     systems = [_live(s) for s in systems]

@@ -7,7 +7,14 @@ import numpy as np
 
 from .._validation import check_finite
 from ..objectives import Objective, System
+from .nested import NestedFits
 from .solve import solve_system
+
+#: a margin set whose relative residual is at most this is explained by the parameters, however accurate they are
+EXPLAINED_FLOOR = 1e-12
+#: a fit to round-off: a tenth of the floor, so that a best fit this good leaves every candidate's threshold at the
+#: floor, and every set containing such a fit is within it without being solved
+ROUND_OFF_FIT = EXPLAINED_FLOOR / 10
 
 
 def _margin_candidates(delta: np.ndarray, margin_tol: float | None) -> list[tuple[np.ndarray, float]]:
@@ -61,8 +68,10 @@ def _best_margin(objective, data, params, form, margin_tol):
     The candidate sets are nested (the k points nearest the margin), so the system is built once, for
     the largest set; a smaller set keeps the first of its β columns, and the points it leaves out
     that lie inside the margin return to b, each adding its own β column (the contribution a point
-    makes to b is, by the definition of the hinge subgradient, its column in B). Each candidate's
-    bounded least squares starts from the previous candidate's solution.
+    makes to b is, by the definition of the hinge subgradient, its column in B). Candidates with no more
+    unknowns than equations share one QR factorisation (:class:`NestedFits`); a candidate whose bounds are active,
+    or that has more unknowns, gets a bounded least squares started from the previous candidate's solution; a
+    candidate containing one that fits to round-off needs no solve.
     """
     signed = objective.margins(data, params)
     delta = np.abs(signed)
@@ -70,7 +79,8 @@ def _best_margin(objective, data, params, form, margin_tol):
     if len(candidates) == 1:
         mask = candidates[0][0]
         system = objective.system(data, params, margin=mask, **form)
-        return solve_system(system, interval=False).residual, mask, system
+        sol = solve_system(system, interval=False)
+        return sol.residual, mask, system, sol
     big = candidates[-1][0]  # candidates come in increasing size, each containing the one before
     full = objective.system(data, params, margin=big, **form)
     points = np.flatnonzero(big.ravel())  # B's columns follow the margin points in row-major order
@@ -80,41 +90,60 @@ def _best_margin(objective, data, params, form, margin_tol):
         check_finite(data.X, "X")  # NaN or inf in X: say so, before every candidate's fit is NaN
     inside = signed.ravel()[points] < 0.0  # y f < 1: in b unless on the margin
     K = full.A.shape[1]
+    sizes = [int(np.count_nonzero(mask)) for mask, _ in candidates]
+    order = np.argsort(delta.ravel()[points], kind="stable")  # β columns by nearness, as the candidates take them
+    nested = NestedFits(full, order, inside, largest=max((k for k in sizes if K + k <= len(full.b)), default=0))
     fits = []
     x_prev, cols_prev = np.zeros(K), np.zeros(0, dtype=int)
-    for mask, gap in candidates:
-        system, cols = _sub_system(full, points, inside, mask)
-        # the previous solution, with each new point's β where it left the previous equations (1 inside)
-        x0 = np.concatenate([x_prev[:K], inside[cols].astype(float)])
-        x0[K + np.searchsorted(cols, cols_prev)] = x_prev[K:]
-        sol = solve_system(system, interval=False, x0=x0)
+    fitted = None  # the norm of the residual of a candidate fitted to round-off, bounds satisfied
+    for (mask, gap), k in zip(candidates, sizes):
+        cols = np.flatnonzero(mask.ravel()[points])
+        if fitted is not None and nested.relative(fitted, k) <= ROUND_OFF_FIT:
+            # contains a set that fits to round-off, so fits at least as well: within every threshold below
+            # whatever its exact residual, and the best fit leaves them at the floor: the choice is the same
+            fits.append((nested.relative(fitted, k), gap, mask, None))
+            continue
+        sol = nested.fit(k) if np.array_equal(np.sort(order[:k]), cols) else None
+        if sol is not None:  # the unique minimum, from the shared factorisation
+            fits.append((sol.residual, gap, mask, sol))
+        else:  # more unknowns than equations, or a bound active: the bounded solver, warm-started
+            system, cols = _sub_system(full, points, inside, mask)
+            # the previous solution, with each new point's β where it left the previous equations (1 inside)
+            x0 = np.concatenate([x_prev[:K], inside[cols].astype(float)])
+            x0[K + np.searchsorted(cols, cols_prev)] = x_prev[K:]
+            sol = solve_system(system, interval=False, x0=x0)
+            fits.append((sol.residual, gap, mask, None))  # a warm start's minimum need not be the cold one's
+        if sol.residual <= ROUND_OFF_FIT and (k or np.all(sol.lam >= 0)):  # within the bounds: larger sets' too
+            fitted = sol.residual / nested.relative(1.0, k)
         x_prev, cols_prev = np.concatenate([sol.lam, sol.beta]), cols
-        fits.append((sol.residual, gap, mask))
     best = min(f[0] for f in fits)
     # An error η in θ leaves margin points at |y f − 1| ~ η and a relative residual ~ η; a larger
     # set always fits at least as well (more free weights), so the fit alone cannot decide.
-    ok = [f for f in fits if f[0] <= max(10.0 * best, 100.0 * float(np.max(delta[f[2]], initial=0.0)), 1e-12)]
-    res, _, mask = max(ok, key=lambda f: f[1])
-    system = full if mask is big else objective.system(data, params, margin=mask, **form)
-    return res, mask, system
+    ok = [f for f in fits
+          if f[0] <= max(10.0 * best, 100.0 * float(np.max(delta[f[2]], initial=0.0)), EXPLAINED_FLOOR)]
+    res, _, mask, sol = max(ok, key=lambda f: f[1])
+    system = full if mask is big else _sub_system(full, points, inside, mask)[0]
+    return res, mask, system, sol
 
 
 def _choose_system(objective: Objective, data, params, margin_tol):
-    """The best-conditioned system the parameters satisfy, with its hinge margin set."""
+    """The best-conditioned system the parameters satisfy, with its hinge margin set: (residual, form, form
+    options, margin mask, system, its least-squares solution or None where it must be solved afresh)."""
     forms = getattr(objective, "forms", ("primal",))
     choices = []
     for form in forms:
         kw = {} if form == "primal" else {"form": form}
         if objective.has_margin:
-            res, mask, system = _best_margin(objective, data, params, kw, margin_tol)
+            res, mask, system, sol = _best_margin(objective, data, params, kw, margin_tol)
         else:
             mask, system = None, objective.system(data, params, **kw)
-            res = solve_system(system, interval=False).residual
+            sol = solve_system(system, interval=False)
+            res = sol.residual
         if not (np.all(np.isfinite(system.b)) and np.all(np.isfinite(system.A))):
             # a NaN or inf anywhere in X reaches the loss gradient (0·inf = NaN), so the check of the
             # whole X, an extra pass over it, is only needed here
             check_finite(data.X, "X")
-        choices.append((res, form, kw, mask, system))
+        choices.append((res, form, kw, mask, system, sol))
     # prefer the first (best-conditioned) form unless another explains the parameters far better
     best = min(c[0] for c in choices)
     return next(c for c in choices if c[0] <= 10.0 * best + 1e-13)
