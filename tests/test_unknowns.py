@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import LogisticRegression
-from sklearn.svm import SVC, LinearSVC
+from sklearn.svm import SVC, SVR, LinearSVC, NuSVR
 from sklearn.utils.class_weight import compute_class_weight
 
 import hypersteal
@@ -212,6 +212,8 @@ def test_named_learner_and_round_trip(regression):
     ("kernel_ridge", {"kernel": "rbf"}, "class_weight", "regression learner"),
     ("kernel_logistic_l2", {"kernel": "rbf"}, "class_weight,gamma", "not stolen together"),
     ("ridge", {}, "gamma", "not a kernel learner"),
+    ("kernel_ridge", {"kernel": "rbf"}, "epsilon", "has no ε"),
+    ("kernel_svr_epsilon_insensitive", {"kernel": "rbf"}, "epsilon,gamma", "stolen alone"),
 ])
 def test_bad_unknowns_are_refused(model, kw, unknown, match, regression):
     X, y = regression
@@ -219,6 +221,26 @@ def test_bad_unknowns_are_refused(model, kw, unknown, match, regression):
     yy = (y > 0).astype(int) if model.startswith("kernel_logistic") else y
     with pytest.raises(InputError, match=match):
         steal_jointly(model, X, yy, params, unknown=unknown, **kw)
+
+
+@pytest.mark.parametrize("make", [lambda: SVR(C=2.0, epsilon=0.3, gamma=0.5, tol=1e-10),
+                                  lambda: NuSVR(C=2.0, nu=0.4, gamma=0.5, tol=1e-10)], ids=["SVR", "NuSVR"])
+def test_svr_epsilon_with_every_entry_point(make, regression):
+    """A kernel SVR's ε, unknown, comes back with C from steal_jointly, steal_from_estimator(epsilon=None) and the
+    command line alike; NuSVR's ε is what libsvm's ν chose, checked by refitting an SVR at the stolen (C, ε)."""
+    X, y = regression
+    est = make().fit(X, y)
+    joint = steal_jointly(est, X, y, unknown="epsilon")
+    plain = hypersteal.steal_from_estimator(est, X, y, epsilon=None)
+    eps = joint.hyperparameters["epsilon"]
+    assert joint.identifiable and joint.native["C"] == pytest.approx(2.0, rel=1e-8), joint.summary()
+    assert plain.shape["epsilon"]["value"] == pytest.approx(eps, rel=1e-12) and plain.native["C"] == pytest.approx(2.0)
+    lo, hi = joint.intervals["epsilon"]
+    assert lo <= eps <= hi
+    if isinstance(est, SVR):
+        assert lo <= 0.3 <= hi and eps == pytest.approx(0.3, rel=1e-6)
+    refit = SVR(C=joint.native["C"], epsilon=eps, gamma=0.5, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(refit.predict(X), est.predict(X), atol=1e-6 * np.abs(y).max())
 
 
 def test_hinge_class_weights_need_two_classes():

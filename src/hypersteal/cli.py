@@ -102,7 +102,8 @@ Pass the model in exactly one way:
 --unknown NAMES steals more than λ from the same conditions (with --params
 or --model): class_weight (the classes' weights, relative to the first
 class; "balanced" is recognised), or the kernel's gamma, degree, coef0
-(comma-separated, e.g. --unknown degree,gamma). See docs/unknowns.md.
+(comma-separated, e.g. --unknown degree,gamma), or epsilon (a kernel SVR's
+tube width). See docs/unknowns.md.
 
 \b
 --sample-weight COLUMN|FILE: the weights the model was fitted with (a
@@ -169,7 +170,8 @@ def steal(
              "(.npy, or .csv/.txt with one number per row)."),
     unknown: str | None = typer.Option(
         None, "--unknown", metavar="NAMES",
-        help="Also steal these, taken as unknown: class_weight, or gamma, degree, coef0 (comma-separated)."),
+        help="Also steal these, taken as unknown: class_weight; or gamma, degree, coef0 (comma-separated); or "
+             "epsilon."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of the summary."),
     progress: bool | None = typer.Option(
         None, "--progress/--no-progress",

@@ -378,8 +378,9 @@ def _steal_group(parts: list[Part], options, loud: list, replay="auto"):
         # stopping rules are stated for unweighted losses, so no bound from them
         replayable = direct or (_own_fit(part) and bool(p.weights))
         bound = gradient_bound(part.est, p.X, part.y) if direct else None
-        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, sample_weight=p.sample_weight, **p.options,
-                       **options)
+        # the caller's options win over what the estimator says (e.g. epsilon=None: an SVR's ε taken as unknown)
+        result = steal(p.algorithm, p.X, p.y, p.params, bound=bound, sample_weight=p.sample_weight,
+                       **{**p.options, **options})
         gap = gap_intervals(part.est, p.X, p.y, result.estimate) if direct and p.algorithm in (
             "lasso", "elastic_net") else None
         if direct and p.algorithm == "logistic_l1":

@@ -30,7 +30,7 @@ from ._result import SCALE_INVARIANCE, JointResult, _key
 __all__ = ["steal_jointly", "JointResult", "UNKNOWNS", "PROFILE_FACTOR"]
 
 #: what may be unknown besides λ
-UNKNOWNS = ("class_weight", *KERNEL_UNKNOWNS)
+UNKNOWNS = ("class_weight", *KERNEL_UNKNOWNS, "epsilon")
 
 
 def _parse_unknown(unknown) -> set[str]:
@@ -43,6 +43,9 @@ def _parse_unknown(unknown) -> set[str]:
     if "class_weight" in names and len(names) > 1:
         raise InputError("class_weight and kernel parameters are not stolen together (each profile point would need "
                          "a second search); pass unknown='class_weight' or the kernel parameters.")
+    if "epsilon" in names and len(names) > 1:
+        raise InputError("epsilon (a support vector regressor's tube width) is stolen alone with λ; pass "
+                         "unknown='epsilon'.")
     return names
 
 
@@ -108,7 +111,9 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
         The learned parameters in scikit-learn's names (with ``model`` a name).
     unknown : str or sequence of str
         What is unknown besides λ: ``"class_weight"``; or kernel parameters ``"gamma"``, ``"degree"``,
-        ``"coef0"`` (one of gamma and coef0, with or without the degree). A comma-separated string is read too.
+        ``"coef0"`` (one of gamma and coef0, with or without the degree); or ``"epsilon"``, the tube width of a
+        kernel support vector regressor (``SVR``, ``NuSVR``: from which points sit on the tube's edge). A
+        comma-separated string is read too.
     sample_weight : array-like of shape (n,), optional
         Known row weights besides the class weights.
     grid : array-like, optional
@@ -152,6 +157,8 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
         algorithm, X, y, params, opts, to_native, sample_weight, kind = _problem_of(model, X, y, sample_weight, wanted)
         model_options = {**opts, **model_options}
     rec = LEARNERS[algorithm]
+    if "epsilon" in wanted:
+        return _epsilon(algorithm, X, y, params, sample_weight, model_options, to_native)
     if "class_weight" in wanted:
         if rec.task != "classification":
             raise InputError(f"{algorithm} is a regression learner: class_weight is an unknown of classifiers.")
@@ -178,6 +185,23 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
     return JointResult(algorithm, tuple(sorted(wanted)), found, {**inner.intervals, **intervals}, status,
                        float(fit), inner.n_equations, native=native, curve=curve,
                        warnings=list(inner.warnings))
+
+
+def _epsilon(algorithm, X, y, params, sample_weight, options, to_native) -> JointResult:
+    """A kernel SVR's ε from which points sit on its tube's edge, and λ at that ε (:mod:`hypersteal.attack.shape`):
+    a number when a support vector is free, else the interval every ε of which puts the same points outside."""
+    from ..attack import steal
+
+    options = {k: v for k, v in options.items() if k != "epsilon"}
+    inner = steal(algorithm, X, y, params, sample_weight=sample_weight, epsilon=None, **options)
+    shape = inner.shape["epsilon"]
+    lo, hi = shape["interval"]
+    centre = shape["value"] if shape["determined"] else (lo + hi) / 2 if np.isfinite(hi) else hi
+    status = _status(inner.status, inner.residual, [(centre, (lo, hi))])
+    native = _native(to_native, inner.estimate, {"epsilon": shape["value"]})
+    return JointResult(algorithm, ("epsilon",), {**inner.estimate, "epsilon": shape["value"]},
+                       {**inner.intervals, "epsilon": (float(lo), float(hi))}, status, float(inner.residual),
+                       inner.n_equations, native=native, warnings=list(inner.warnings))
 
 
 def _class_weights(algorithm, X, y, params, sample_weight, grid, options, to_native, labels=None,
