@@ -167,6 +167,7 @@ def _cases(values):
                                   hidden_layer_sizes=(10,), activation="tanh", solver="lbfgs", alpha=1.0,
                                   random_state=0)),
                               lambda e, n: {"lambda": 0.5}, True))
+    cases += _regressors_beyond(values)
     # values chosen by cross-validation, as a tuned model is released
     for dname, *_ in reg[:2]:
         cases.append(Case("GridSearchCV", dname, "GridSearchCV(Lasso).best_estimator_",
@@ -180,6 +181,41 @@ def _cases(values):
                           lambda: _BestOf(GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression()),
                                                        {"logisticregression__C": np.logspace(-3, 3, 7)}, cv=3)),
                           lambda e, n: {"lambda": 1 / (2 * e[-1].C)}, True))
+    return cases
+
+
+def _regressors_beyond(values):
+    """Regressors beyond the paper's learners, at scikit-learn's defaults: support vector regression, Huber,
+    LARS and the GLMs (these on diabetes only, whose targets are positive)."""
+    from sklearn.linear_model import GammaRegressor, HuberRegressor, LassoLars, PoissonRegressor, TweedieRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVR, LinearSVR
+
+    cases = []
+    for scaled in (False, True):
+        def wrap(est, scaled=scaled):
+            return make_pipeline(StandardScaler(), est) if scaled else est
+
+        tag = "std" if scaled else "raw"
+        for dname, *_ in (d for d in _datasets() if d[3] == "regression"):
+            for v in values:
+                C = 1.0 / v
+                cases += [
+                    Case("SVR", dname, f"SVR(C={C:g}, rbf) {tag}", lambda C=C, w=wrap: w(SVR(C=C)),
+                         lambda e, n, C=C: {"lambda": 1 / (2 * C)}, scaled),
+                    Case("LinearSVR", dname, f"LinearSVR(C={C:g}) {tag}", lambda C=C, w=wrap: w(LinearSVR(C=C)),
+                         lambda e, n, C=C: {"lambda": 1 / (2 * C)}, scaled),
+                    Case("HuberRegressor", dname, f"HuberRegressor(alpha={v:g}) {tag}",
+                         lambda v=v, w=wrap: w(HuberRegressor(alpha=v)), lambda e, n, v=v: {"lambda": v}, scaled),
+                    Case("LassoLars", dname, f"LassoLars(alpha={v:g}) {tag}", lambda v=v, w=wrap: w(LassoLars(alpha=v)),
+                         lambda e, n, v=v: {"lambda": 2 * n * v}, scaled),
+                ]
+                if dname == "diabetes":
+                    for glm in (PoissonRegressor, GammaRegressor, TweedieRegressor):
+                        cases.append(Case("GLM", dname, f"{glm.__name__}(alpha={v:g}) {tag}",
+                                          lambda v=v, w=wrap, glm=glm: w(glm(alpha=v)),
+                                          lambda e, n, v=v: {"lambda": n * v / 2}, scaled))
     return cases
 
 

@@ -7,13 +7,14 @@ not return a confident number.
 
 from __future__ import annotations
 
+import copy
 import json
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.kernel_ridge import KernelRidge
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import HuberRegressor, LogisticRegression
 from sklearn.svm import SVC, SVR, LinearSVC, NuSVR
 from sklearn.utils.class_weight import compute_class_weight
 
@@ -212,7 +213,7 @@ def test_named_learner_and_round_trip(regression):
     ("kernel_ridge", {"kernel": "rbf"}, "class_weight", "regression learner"),
     ("kernel_logistic_l2", {"kernel": "rbf"}, "class_weight,gamma", "not stolen together"),
     ("ridge", {}, "gamma", "not a kernel learner"),
-    ("kernel_ridge", {"kernel": "rbf"}, "epsilon", "has no ε"),
+    ("kernel_ridge", {"kernel": "rbf"}, "epsilon", "has no ε to steal"),
     ("kernel_svr_epsilon_insensitive", {"kernel": "rbf"}, "epsilon,gamma", "stolen alone"),
 ])
 def test_bad_unknowns_are_refused(model, kw, unknown, match, regression):
@@ -241,6 +242,45 @@ def test_svr_epsilon_with_every_entry_point(make, regression):
         assert lo <= 0.3 <= hi and eps == pytest.approx(0.3, rel=1e-6)
     refit = SVR(C=joint.native["C"], epsilon=eps, gamma=0.5, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(refit.predict(X), est.predict(X), atol=1e-6 * np.abs(y).max())
+
+
+@pytest.fixture(scope="module")
+def with_outliers():
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(300, 10, noise=5.0, random_state=0)
+    y[::15] += 200.0  # 20 gross outliers
+    return X, y
+
+
+@pytest.mark.parametrize("epsilon", [1.1, 1.35, 2.0])
+def test_huber_epsilon_from_the_scale_condition(epsilon, with_outliers):
+    """HuberRegressor at its defaults (L-BFGS-B, tol 1e-5): ε from the scale's condition, alpha at that ε, each
+    interval holding the truth."""
+    X, y = with_outliers
+    est = HuberRegressor(alpha=0.1, epsilon=epsilon).fit(X, y)
+    r = steal_jointly(est, X, y, unknown="epsilon")
+    assert r.identifiable, r.summary()
+    assert r.hyperparameters["epsilon"] == pytest.approx(epsilon, rel=1e-3)
+    lo, hi = r.intervals["epsilon"]
+    assert lo <= epsilon <= hi and (hi - lo) / epsilon < 1e-2, r.summary()
+    assert r.native["alpha"] == pytest.approx(0.1, rel=1e-3) and r.native["epsilon"] == r.hyperparameters["epsilon"]
+
+
+def test_huber_epsilon_without_outliers_is_a_lower_bound(with_outliers):
+    """No residual beyond ε·σ: ε enters no condition, so only a lower bound; a wrong scale is no minimum."""
+    X, y = with_outliers
+    clean = y.copy()
+    clean[::15] -= 200.0
+    est = HuberRegressor(alpha=0.1, epsilon=5.0).fit(X, clean)
+    r = steal_jointly(est, X, clean, unknown="epsilon")
+    lo, hi = r.intervals["epsilon"]
+    assert not r.identifiable and np.isnan(r.hyperparameters["epsilon"]) and lo <= 5.0 and hi == np.inf, r.summary()
+    assert r.native["alpha"] == pytest.approx(0.1, rel=1e-3)
+    est = HuberRegressor(alpha=0.1, epsilon=1.35).fit(X, y)
+    wrong = copy.copy(est)
+    wrong.scale_ = 2 * est.scale_
+    assert steal_jointly(wrong, X, y, unknown="epsilon").status is Status.NOT_A_MINIMUM
 
 
 def test_hinge_class_weights_need_two_classes():

@@ -103,7 +103,7 @@ Pass the model in exactly one way:
 or --model): class_weight (the classes' weights, relative to the first
 class; "balanced" is recognised), or the kernel's gamma, degree, coef0
 (comma-separated, e.g. --unknown degree,gamma), or epsilon (a kernel SVR's
-tube width). See docs/unknowns.md.
+tube width, HuberRegressor's epsilon). See docs/unknowns.md.
 
 \b
 --sample-weight COLUMN|FILE: the weights the model was fitted with (a
