@@ -312,12 +312,14 @@ def summarise(rows):
 
 #: families of convex learners (the acceptance share counts these), and the fits whose solver is random without a
 #: seed (scikit-learn's default random_state=None): they cannot be replayed
-CONVEX = ("Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticRegression", "LinearSVC", "SVC", "GridSearchCV")
+CONVEX = ("Ridge", "Lasso", "ElasticNet", "KernelRidge", "LogisticRegression", "LinearSVC", "SVC", "GridSearchCV",
+          "SVR", "LinearSVR", "HuberRegressor", "LassoLars", "GLM")
 
 
 def _seedless(row) -> bool:
     name = row["name"]
-    return "saga" in name or "l1, liblinear" in name or (row["family"] == "LinearSVC" and "hinge" in name)
+    return ("saga" in name or "l1, liblinear" in name or (row["family"] == "LinearSVC" and "hinge" in name)
+            or row["family"] == "LinearSVR")
 
 
 def acceptance(rows) -> list[str]:
