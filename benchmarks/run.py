@@ -379,8 +379,8 @@ def _surrogate(ext, h, layout: str, seed: int):
 
 def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
     """ReLU MLPs through their probabilities: hypersteal (kinks) vs a learning surrogate on the same queries,
-    then λ stolen from the extracted network (steal_black_box)."""
-    from hypersteal import steal_black_box
+    then λ stolen from the extracted network (steal_black_box) and from the victim's own parameters."""
+    from hypersteal import steal, steal_black_box
 
     rows = []
     for d, h in sizes:
@@ -406,6 +406,11 @@ def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
             continue
         ext = res.extraction
         row["time_s"] = time.perf_counter() - t0
+        # the same attack on the victim's own parameters: what the victim's training allows (white box)
+        own = steal("mlp_classification", X, y, {"coefs": model.coefs_, "intercepts": model.intercepts_},
+                    activation="relu")
+        row.update(own_lam_hat=float(own.lam), own_lam_identifiable=bool(getattr(own, "identifiable", True)),
+                   own_lam_interval=[float(v) for v in getattr(own, "interval", (np.nan, np.nan))])
         got = ext.predict(Xf)
         got = got if got.ndim == 2 else np.column_stack([1 - got, got])
         sur = _surrogate(ext, hl, ext._spec["layout"], seed)(Xf)
@@ -421,7 +426,9 @@ def extraction_mlp(sizes, seed: int = 0, lam: float = 1.0):
               f"planes {row['planes']:>4}  agreement {row['agreement']:.4%}  max|Δp| {row['max_prob_error']:.1e}  "
               f"| surrogate {row['surrogate_agreement']:.4%}  max|Δp| {row['surrogate_max_prob_error']:.1e}  "
               f"| λ̂ {row['lam_hat']:.4g} (rel. error {row['lam_rel_error']:.1e}"
-              + ("" if row["lam_identifiable"] else f"; not identifiable, interval {row['lam_interval']}") + ")",
+              + ("" if row["lam_identifiable"] else f"; not identifiable, interval {row['lam_interval']}") + ")"
+              f"  | own parameters: λ̂ {row['own_lam_hat']:.4g}"
+              + ("" if row["own_lam_identifiable"] else f" (not identifiable, interval {row['own_lam_interval']})"),
               flush=True)
         rows.append(row)
     return rows

@@ -552,7 +552,7 @@ def test_kink_search_options():
 
 
 def test_subset_sum_recovers_active_sides():
-    from hypersteal.extraction.relu import _subset_sum
+    from hypersteal.extraction.fit import _subset_sum
 
     rng = np.random.default_rng(0)
     for k in (0, 1, 7, 20):

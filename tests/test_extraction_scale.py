@@ -5,6 +5,7 @@ on fresh points the extraction never queried.
 """
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -128,3 +129,61 @@ def test_rounded_answers_of_a_wide_network_are_refused_before_any_query():
     with pytest.raises(InputError, match="no exact kinks: it cannot be extracted reliably; no query was sent"):
         extract_parameters("mlp_classification", api, 50, hidden_layer_sizes=50, decimals=4)
     assert api.rows == 0
+
+
+# ------------------------------------------------------------------ units linear on the whole query region
+
+def _unit_coords(model, center, scale):
+    W, b = model.coefs_[0] * scale[:, None], model.intercepts_[0] + center @ model.coefs_[0]
+    return W / np.linalg.norm(W, axis=0), b / np.linalg.norm(W, axis=0)
+
+
+def test_far_and_dead_units_softmax_exact():
+    """A unit whose hyperplane lies 4σ from the queries' centre is linear on nearly every query, and a
+    dead one on all: the first is located (along the linear part the others leave), the second rightly
+    not, and the network is exact where the far plane is crossed."""
+    X, y = make_classification(600, 6, n_informative=4, n_redundant=0, n_classes=3, random_state=3)
+    model = MLPClassifier(hidden_layer_sizes=(6,), alpha=1e-2, max_iter=2000, random_state=3).fit(X, y)
+    center, scale = X.mean(0), X.std(0)
+    N, B = _unit_coords(model, center, scale)
+    norms = np.linalg.norm(model.coefs_[0] * scale[:, None], axis=0)
+    # unit 0: active except beyond 4σ along its normal; unit 1: dead (inactive 50σ from the centre)
+    model.intercepts_[0][0] += (4.0 - B[0]) * norms[0]
+    model.intercepts_[0][1] += (-50.0 - B[1]) * norms[1]
+    api = API(model.predict_proba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # exact: no "approximate" warning
+        ext = extract_parameters("mlp_classification", api, 6, hidden_layer_sizes=6, n_classes=3,
+                                 center=center, scale=scale, saturated="drop", random_state=0)
+    assert any(n.startswith("5 ReLU hyperplane(s) located") for n in ext.notes)
+    Xf = center + 2.5 * scale * np.random.default_rng(7).normal(size=(20_000, 6))
+    N, B = _unit_coords(model, center, scale)
+    crossed = ((Xf - center) / scale) @ N[:, 0] + B[0] < 0
+    assert crossed.sum() >= 10  # fresh points beyond the far hyperplane, where unit 0 is off
+    got, ref = ext.predict(Xf), model.predict_proba(Xf)
+    assert np.abs(got - ref).max() <= 1e-9
+    assert (got.argmax(1) == ref.argmax(1)).all()
+
+
+@pytest.mark.slow
+def test_digits_64_32_10_exact():
+    """digits (64 → 32 → 10, softmax, λ = 1 with L-BFGS): dead units and units active on the whole data
+    region; every live hyperplane located and the class probabilities exact on fresh points."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    model = MLPClassifier(hidden_layer_sizes=(32,), alpha=2.0, solver="lbfgs", tol=1e-10, max_iter=500,
+                          random_state=0).fit(X, y)
+    sd = np.where(X.std(0) > 0, X.std(0), 1.0)
+    api = API(model.predict_proba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ext = extract_parameters("mlp_classification", api, 64, hidden_layer_sizes=32, n_classes=10,
+                                 center=X.mean(0), scale=sd, saturated="drop", random_state=0)
+    assert api.rows == ext.n_queries <= 50_000
+    Xf = X.mean(0) + sd * np.random.default_rng(99).normal(size=(10_000, 64))
+    got, ref = ext.predict(Xf), model.predict_proba(Xf)
+    assert (got.argmax(1) == ref.argmax(1)).mean() >= 0.9999
+    assert np.abs(got - ref).max() <= 1e-9
+    assert np.abs(ext.predict(X) - model.predict_proba(X)).max() <= 1e-9  # the digits themselves

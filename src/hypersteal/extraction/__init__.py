@@ -61,8 +61,11 @@ Conventions of the returned parameters (the ``params`` format of :func:`hyperste
   imprecisely are measured again near the plane's point closest to the queries' centre.  Which side
   of each hyperplane its unit is active on is the subset of units whose linear parts cancel (a
   network has no linear term): a linear solve when it determines the subset, else meet in the middle
-  (up to 36 units) or a relaxation.  The output layer is then a linear solve; the search stops as
-  soon as all h hyperplanes are found.  Measured sizes and query counts: docs/extraction.md.
+  (up to 36 units) or a relaxation.  Units active on (nearly) the whole query region, whose
+  hyperplanes random lines seldom cross, are searched for along the linear part the located units
+  leave unexplained; dead units change no answer and are not searched for.  The output layer is then
+  a linear solve; the search stops as soon as all h hyperplanes are found.  Measured sizes and query
+  counts: docs/extraction.md.
 * **MLPs, rounded or noisy answers** use the fit alone (networks with (d + 1)·h·o ≤ 2500); its
   ``estimated_error`` is the hidden layer's RMS parameter error from the Gauss–Newton covariance, or
   ``inf`` with a warning when the fit's residual exceeds what the stated rounding / noise explains.

@@ -11,7 +11,9 @@ from threadpoolctl import threadpool_limits
 from .._validation import InputError
 from ..registry import LEARNERS
 from ._common import _ACTIVATIONS, _EXACT, _MAX_FIT, _MAX_FIT_ONLY, _MLP, Extraction, _Plan
-from .relu import _fit_restarts, _MLPProbe, _progress, _relu_kinks, _relu_start, _VarPro
+from .fit import _fit_restarts, _relu_start, _VarPro
+from .relu import _MLPProbe, _progress, _relu_kinks
+from .relu_far import _far_kinks
 
 
 def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
@@ -84,6 +86,7 @@ def _extract_mlp(name: str, query, d: int, options: dict) -> Extraction:
     if kink_search:
         with _progress(progress, f"{name}: hyperplanes", h) as bar:
             planes = _relu_kinks(probe, d, h, max_rows=m - minimum, bar=bar)
+            planes = _far_kinks(probe, planes, d, h, max_rows=m - minimum, bar=bar)
         if not fixed:
             m = plan.sent + minimum
     # ---- phase 2: the rest of the budget as Gaussian rows around center; fit on every answer

@@ -1,16 +1,15 @@
-"""ReLU geometry: the kink search that locates each hidden unit's hyperplane, and the variable-projection fit
-that starts from it."""
+"""ReLU geometry: the kink search that locates each hidden unit's hyperplane (the fit that starts from
+them: :mod:`.fit`)."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from scipy import optimize
 
 from .._validation import InputError
 from ..registry import LEARNERS
-from ._common import _EPS, _POLISH, _PRECISE, _SCREEN_NFEV, _act, _link, _Plan, _quantum
+from ._common import _EPS, _PRECISE, _link, _Plan, _quantum
 
 
 class _progress:
@@ -96,6 +95,11 @@ class _MLPProbe:
         return np.concatenate(self.Q), np.concatenate(self.A)
 
 
+def _half_length(d: int) -> float:
+    """Half the length of a search line, in the queries' standard deviations."""
+    return max(3.0, 1.5 * math.sqrt(d))
+
+
 def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> list:
     """Locate the hyperplanes n·u + b = 0 of a one-hidden-layer ReLU network from exact answers.
 
@@ -109,7 +113,7 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
     """
     plan = probe.plan
     rng = plan.rng
-    half = max(3.0, 1.5 * math.sqrt(d))
+    half = _half_length(d)
     n_grid = 64
     planes: list = []
     r = None
@@ -138,18 +142,11 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
             # only once lines stop bringing precise kinks
             with np.errstate(invalid="ignore"):
                 imprecision = np.interp(t, ts, np.where(np.isfinite(s_line), s_line, 1e300)) / (
-                    0.1 * eps * abs(jump))
+                    _STEP * eps * abs(jump))
             if imprecision > _PRECISE and not lenient:
                 continue
-            u = a + t * v
-            if any(abs(p[0] @ u + p[1]) <= 1e-6 * (1.0 + abs(p[1])) for p in planes):
-                continue  # a hyperplane we know already
-            plane = line.normal(u, eps, jump)
-            if plane is None or not _on_plane(probe, plane, r, d):
-                continue
-            n, b = plane[:2]
-            if any(abs(n @ p[0]) > 1 - 1e-6 and abs(b - np.sign(n @ p[0]) * p[1]) < 1e-4 * (1 + abs(b))
-                   for p in planes):
+            plane = _new_plane(probe, line, planes, a + t * v, eps, jump, d)
+            if plane is None:
                 continue
             planes.append(plane)
             found += 1
@@ -159,6 +156,20 @@ def _relu_kinks(probe: _MLPProbe, d: int, h: int, max_rows: int, bar=None) -> li
         if idle >= max_idle // 2 and not lenient:
             lenient, idle = True, 0
     return _remeasure(probe, planes, r, d, max_rows)
+
+
+def _new_plane(probe: _MLPProbe, line: _Line, planes: list, u: np.ndarray, eps: float, jump: float, d: int):
+    """The hyperplane of the kink at u on ``line``: None if it is one we know, or its normal does not
+    check out elsewhere (:func:`_on_plane`)."""
+    if any(abs(p[0] @ u + p[1]) <= 1e-6 * (1.0 + abs(p[1])) for p in planes):
+        return None  # a hyperplane we know already
+    plane = line.normal(u, eps, jump, planes)
+    if plane is None or not _on_plane(probe, plane, line.r, d, planes):
+        return None
+    n, b = plane[:2]
+    if any(abs(n @ p[0]) > 1 - 1e-6 and abs(b - np.sign(n @ p[0]) * p[1]) < 1e-4 * (1 + abs(b)) for p in planes):
+        return None
+    return plane
 
 
 def _remeasure(probe: _MLPProbe, planes: list, r, d: int, max_rows: int) -> list:
@@ -189,37 +200,48 @@ def _remeasure(probe: _MLPProbe, planes: list, r, d: int, max_rows: int) -> list
             if not np.isfinite(eps) or eps < 1e-6:
                 continue
             line = _Line(probe, x0, v, r)
-            new = line.normal(x0, eps, (n @ v) * (g @ r))
+            new = line.normal(x0, eps, (n @ v) * (g @ r), out)
             if new is not None and abs(new[0] @ n) > 1 - 1e-6 and new[3] < out[i][3]:
                 out[i] = new
     return out
 
 
-def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int) -> bool:
+def _on_plane(probe: _MLPProbe, plane, r: np.ndarray, d: int, known: list = ()) -> bool:
     """Check a located hyperplane elsewhere: f must kink by the measured jump where it is crossed at
     random points of it (3 queries a try), else the measurement mixed two units.  A try counts only
-    where the answers are precise enough to tell (not near saturation); two such tries must agree, and
-    none may disagree, within four tries."""
+    where the answers are precise enough to tell (not near saturation); a try too imprecise widens the
+    next one's step (up to 0.3, keeping clear of the ``known`` hyperplanes), as a small jump needs; two
+    tries must agree, and none at the first step may disagree, within six tries."""
     n, b, g = plane[:3]
     jump = g @ r
+    rng = probe.plan.rng
     passed = 0
-    for _ in range(4):
-        x = probe.plan.rng.standard_normal(d)
-        x -= (n @ x + b) * n
-        eps = 1e-3
+    eps = 1e-3
+    for _ in range(6):
+        for _draw in range(10):  # a point of the plane with no known hyperplane within the step
+            x = rng.standard_normal(d)
+            x -= (n @ x + b) * n
+            if all(abs(p[0] @ x + p[1]) > 2 * eps for p in known):
+                break
         T, S = probe(x + np.outer([-eps, 0.0, eps], n))
         if not np.all(np.isfinite(S)):
             continue
         y = T @ r
         noise = _Line._C * 4 * S.max() * np.abs(r).sum() / eps
         if noise > 1e-3 * abs(jump):
+            eps = min(0.3, 2 * eps * noise / (1e-3 * abs(jump)))
             continue  # too imprecise here to tell
         if abs((y[0] - 2 * y[1] + y[2]) / eps - jump) > 1e-4 * abs(jump) + noise:
+            if eps > 1e-3:
+                continue  # a widened step may cross a hyperplane not located yet: no verdict
             return False
         passed += 1
         if passed == 2:
             return True
     return False
+
+
+_STEP = 0.1  # finite-difference step of a normal, in units of the kink's clearance along its line
 
 
 class _Line:
@@ -287,22 +309,41 @@ class _Line:
             kinks += self.scan(tt[order], gg[order], ss[order], max_rows, depth + 1)
         return kinks
 
-    def normal(self, u, eps, jump):
-        """The hyperplane through kink u: the gradient jump across it, by finite differences (a step of
-        0.1 × the clearance)."""
-        return self._normal(u, eps, jump, 0.1 * eps)
+    def normal(self, u, eps, jump, known=()):
+        """The hyperplane through kink u: the gradient jump across it, by forward differences from
+        u ± clearance·v (2d + 2 queries).
 
-    def _normal(self, u, eps, jump, delta):
+        Each coordinate's step is ``_STEP`` × the clearance, shortened so that it crosses no ``known``
+        hyperplane; the steps that crossed the kink's own hyperplane (a line meeting it at a grazing
+        angle) are measured again, shorter, once its normal is known (one query each)."""
         d = u.size
         base = np.vstack([u - eps * self.v, u + eps * self.v])
-        stencil = np.vstack([base, (base[:, None, :] + delta * np.eye(d)[None]).reshape(2 * d, d)])
-        T, S = self.probe(stencil)
-        if not np.all(np.isfinite(S)):
-            return None
-        J = (T[2:].reshape(2, d, -1) - T[:2, None, :]) / delta  # (side, d, o)
-        D = J[1] - J[0]  # jump of the Jacobian crossing the hyperplane along +v
-        Uu, sv, Vt = np.linalg.svd(D, full_matrices=False)
-        if sv[0] == 0 or (sv.size > 1 and sv[1] > 1e-4 * sv[0]):
+        steps = np.full((2, d), _STEP * eps)
+        if len(known):
+            N = np.column_stack([p[0] for p in known])
+            room = np.abs(base @ N + np.array([p[1] for p in known]))  # (side, plane), ‖n‖ = 1
+            with np.errstate(divide="ignore"):
+                limit = 0.5 * (room[:, None, :] / np.abs(N)[None]).min(axis=2)
+            steps = np.minimum(steps, np.maximum(limit, 1e-3 * steps))
+        T0, S0 = self.probe(base)
+        T1, S1 = self.probe((base[:, None, :] + steps[:, :, None] * np.eye(d)[None]).reshape(2 * d, d))
+        T1, S1 = T1.reshape(2, d, -1).copy(), S1.reshape(2, d).copy()  # the probe keeps its own rows
+        for attempt in range(3):
+            if not (np.all(np.isfinite(S0)) and np.all(np.isfinite(S1))):
+                return None
+            J = (T1 - T0[:, None, :]) / steps[:, :, None]  # (side, d, o)
+            D = J[1] - J[0]  # jump of the Jacobian crossing the hyperplane along +v
+            Uu, sv, Vt = np.linalg.svd(D, full_matrices=False)
+            if sv[0] == 0:
+                return None
+            n = Uu[:, 0]
+            crossed = steps * np.abs(n) >= 0.5 * eps * abs(n @ self.v)  # (side, d)
+            if not crossed.any() or crossed.sum() > d // 2 or attempt == 2:
+                break
+            steps = np.where(crossed, 0.25 * eps * abs(n @ self.v) / np.maximum(np.abs(n), 1e-300), steps)
+            side, k = np.nonzero(crossed)
+            T1[side, k], S1[side, k] = self.probe(base[side] + steps[side, k][:, None] * np.eye(d)[k])
+        if sv.size > 1 and sv[1] > 1e-4 * sv[0]:
             return None
         n, g = Uu[:, 0], sv[0] * Vt[0]
         if n @ self.v < 0:
@@ -311,166 +352,13 @@ class _Line:
         along = (n @ self.v) * (g @ self.r)
         if abs(along - jump) > 1e-3 * abs(jump):
             return None
+        S, T, delta = np.maximum(S0.max(), S1.max()), T0, steps.min()
         imprecision = 2.0 * float(S.max()) / delta / sv[0]  # relative error of the normal's entries
         # where the two linear pieces meet along v: the kink, to the answers' precision
-        y = T[:2] @ self.r
+        y = T @ self.r
         sl = np.einsum("d,sdo,o->s", self.v, J, self.r)
         if sl[0] != sl[1]:
             t = (y[1] - y[0] - (sl[0] + sl[1]) * eps) / (sl[0] - sl[1])
             if abs(t) < eps:
                 u = u + t * self.v
         return n, float(-(n @ u)), g, imprecision
-
-
-class _VarPro:
-    """Weighted least squares for a one-hidden-layer network by variable projection.
-
-    For a fixed hidden layer (W1, b1) the output layer is a linear least-squares solve, so only the
-    hidden layer φ = (W1, b1) is optimised (scipy ``least_squares``, Kaufman's Jacobian).  Rows are
-    weighted by the inverse of their error (a logit near saturation is known only roughly).
-    """
-
-    def __init__(self, U, T, w, activation, h):
-        self.U, self.T, self.w, self.activation, self.h = U, T, w, activation, h
-        self.Tw = T * w[:, None]
-        self.tnorm = max(np.linalg.norm(self.Tw), np.finfo(float).tiny)
-
-    def inner(self, phi):
-        U, w, h = self.U, self.w, self.h
-        m, d = U.shape
-        W1, b1 = phi[: d * h].reshape(d, h), phi[d * h :]
-        H, dH = _act(self.activation, U @ W1 + b1)
-        Hb = np.column_stack([H, np.ones(m)]) * w[:, None]
-        Ub, s, Vt = np.linalg.svd(Hb, full_matrices=False)
-        r = max(int(np.sum(s > s[0] * max(Hb.shape) * _EPS)), 1)
-        Ub = Ub[:, :r]
-        B = Vt[:r].T @ ((Ub.T @ self.Tw) / s[:r, None])
-        return dH, Ub, B, Hb @ B - self.Tw
-
-    def fun(self, phi):
-        return self.inner(phi)[-1].ravel(order="F")
-
-    def jac(self, phi):
-        dH, Ub, B, _ = self.inner(phi)
-        U, w, h = self.U, self.w, self.h
-        m, d = U.shape
-        blocks = []
-        for k in range(B.shape[1]):
-            g = dH * B[:h, k] * w[:, None]
-            Jk = np.column_stack([(U[:, :, None] * g[:, None, :]).reshape(m, d * h), g])
-            blocks.append(Jk - Ub @ (Ub.T @ Jk))
-        return np.vstack(blocks)
-
-    def residual(self, phi) -> float:
-        return float(np.linalg.norm(self.inner(phi)[-1]) / self.tnorm)
-
-    def run(self, phi, nfev):
-        try:
-            sol = optimize.least_squares(
-                self.fun, phi, jac=self.jac, method="trf", ftol=1e-15, xtol=1e-15, gtol=1e-15, max_nfev=nfev
-            )
-        except (np.linalg.LinAlgError, ValueError):  # a degenerate start (SVD did not converge)
-            return phi, np.inf
-        return sol.x, float(np.linalg.norm(sol.fun) / self.tnorm)
-
-    def unpack(self, phi):
-        d, h = self.U.shape[1], self.h
-        _, _, B, _ = self.inner(phi)
-        return phi[: d * h].reshape(d, h).copy(), phi[d * h :].copy(), B[:h], B[h]
-
-
-def _relu_start(fit: _VarPro, planes: list, plan: _Plan):
-    """A hidden layer from located hyperplanes: choose each unit's active side, fill spare units.
-
-    relu(z) = relu(−z) + z, so the hyperplanes fix the function only up to which side of each one its
-    unit is active on; the network has no linear term, so the active sides are the subset F of units
-    whose flipped linear parts cancel the linear part β of the fit Σ αⱼ relu(nⱼ·u + bⱼ) + βᵀu + c
-    (a subset sum, solved by meeting in the middle).  A linear part left over (units active on every
-    query) goes to spare units whose hyperplanes lie beyond the queries.
-    """
-    U, T, w, h = fit.U, fit.T, fit.w, fit.h
-    m, d = U.shape
-    k = len(planes)
-    if k > h:
-        plan.notes.append(f"found {k} kinks' hyperplanes for {h} units; kink start abandoned.")
-        return None
-    N = np.column_stack([p[0] for p in planes])
-    b = np.array([p[1] for p in planes])
-    Phi = np.column_stack([np.maximum(U @ N + b, 0.0), U, np.ones(m)]) * w[:, None]
-    coef = np.linalg.lstsq(Phi, T * w[:, None], rcond=None)[0]
-    alpha, beta = coef[:k], coef[k : k + d]  # (k, o), (d, o)
-    V = np.einsum("dj,jo->jdo", N, alpha).reshape(k, -1)
-    flip = _subset_sum(V, -beta.ravel())
-    W1 = np.zeros((d, h))
-    b1 = np.zeros(h)
-    sgn = np.where(flip, -1.0, 1.0)
-    W1[:, :k], b1[:k] = N * sgn, b * sgn
-    left = (beta.ravel() + V[flip].sum(axis=0)).reshape(d, -1)
-    if k < h and np.linalg.norm(left) > 1e-8 * max(np.linalg.norm(beta), 1e-300):
-        Ul, sl, _ = np.linalg.svd(left, full_matrices=False)
-        for i in range(min(h - k, int(np.sum(sl > 1e-8 * sl[0])))):
-            n = Ul[:, i]
-            W1[:, k + i] = n
-            b1[k + i] = 1.0 - (U @ n).min()  # active on every query: linear there
-    return np.concatenate([W1.ravel(), b1])
-
-
-def _subset_sum(V: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The subset of the rows of V whose sum is nearest target (exact for up to 36 rows)."""
-    k = V.shape[0]
-    if k == 0:
-        return np.zeros(0, dtype=bool)
-    # the subset's indicator solves Vᵀc = target; when V has full row rank it is that solution, rounded
-    Wv, sv, Zt = np.linalg.svd(V, full_matrices=False)
-    rank = int(np.sum(sv > sv[0] * max(V.shape) * _EPS)) if sv.size and sv[0] > 0 else 0
-    if rank == k:
-        c = Wv @ ((Zt @ target) / sv)
-        if np.all(np.abs(c - np.rint(c)) < 1e-3) and np.all((np.rint(c) == 0) | (np.rint(c) == 1)):
-            return np.rint(c).astype(bool)
-    if k > 36 or rank == k:  # relaxation, then rounding (no exact subset: some hyperplane is missing)
-        c = optimize.lsq_linear(V.T, target, bounds=(0.0, 1.0)).x
-        return c > 0.5
-    # meet in the middle, in the coordinates of V's row space (at most k of them)
-    V, target = V @ Zt[:rank].T, Zt[:rank] @ target
-
-    def sums(rows):
-        S = np.zeros((1, V.shape[1]))
-        for v in rows:
-            S = np.vstack([S, S + v])
-        return S  # index i: the subset of the bits of i
-
-    k1 = k // 2
-    from scipy.spatial import cKDTree
-
-    left, right = sums(V[:k1]), sums(V[k1:])
-    dist, idx = cKDTree(left).query(target - right)
-    j = int(np.argmin(dist))
-    i = int(idx[j])
-    return np.array([(i >> t) & 1 for t in range(k1)] + [(j >> t) & 1 for t in range(k - k1)], dtype=bool)
-
-
-def _fit_restarts(plan, fit: _VarPro, n_restarts: int, max_iter: int):
-    """The fit from random starts whose hyperplanes cross the query cloud: screen short runs from
-    ``n_restarts`` starts, polish the best ``_POLISH`` to ``max_iter`` evaluations.  Returns φ, residual.
-    """
-    U = fit.U
-    m, d = U.shape
-    h = fit.h
-    screened = []
-    for _ in range(max(n_restarts, 1)):
-        W1 = plan.rng.standard_normal((d, h)) / math.sqrt(d)
-        anchors = U[plan.rng.integers(0, m, size=h)]
-        b1 = -np.einsum("hd,dh->h", anchors, W1)  # each unit's hyperplane crosses the queries
-        phi, res = fit.run(np.concatenate([W1.ravel(), b1]), min(_SCREEN_NFEV, max_iter))
-        screened.append((res, phi))
-        if res < 1e-10:
-            break
-    screened.sort(key=lambda t: t[0])
-    best_res, best = screened[0]
-    for res, phi in screened[:_POLISH]:
-        if best_res < 1e-10:
-            break
-        phi, res = fit.run(phi, max_iter)
-        if res < best_res:
-            best, best_res = phi, res
-    return best, float(best_res)
