@@ -321,18 +321,25 @@ def test_reproduce_section_cells_on_the_tiny_grid():
     settings = get_settings("tiny")
     rows = [{**unknowns.run_cell(spec), "status": "ok"} for spec in unknowns.cells(settings)]
     kinds = {r["kind"] for r in rows}
-    assert kinds == {"class_weight", "kernel"}
+    assert kinds == {"class_weight", "kernel", "shape"}
     for r in rows:
         if r["kind"] == "class_weight":
             assert r["ratio_covered"] and r["balanced_found"] == r["balanced_truth"]
             assert r["ratio_rel_error"] < 1e-2
+        elif r["kind"] == "shape":  # ε in its interval; a value only where that interval is narrow
+            assert r["epsilon_covered"], r
+            if r["joint_status"] in ("exact", "approximate"):
+                assert r["epsilon_rel_error"] <= max(r["epsilon_rel_width"], 1e-9) <= 0.1, r
+            else:
+                assert r["epsilon_rel_width"] > 0.1 or r["epsilon_rel_error"] == np.inf, r
         else:
             assert r["gamma_covered"] and r["gamma_rel_error"] < 1e-6 and r["identify_right"]
             assert min(s for _, s in r["curve"]) == pytest.approx(r["residual"])
     summary = unknowns.summarise(settings, rows)
     assert summary["class_weight_covered"] == f"{len(summary['class_weight'])}/{len(summary['class_weight'])}"
-    (_, _, cw_rows), (_, _, kernel_rows) = unknowns.tables(summary)
+    (_, _, cw_rows), (_, _, kernel_rows), (_, _, shape_rows) = unknowns.tables(summary)
     assert len(cw_rows) == len(summary["class_weight"]) and len(kernel_rows) == len(summary["kernel"])
+    assert len(shape_rows) == len(summary["shape"]) == 2
     assert unknowns.findings(settings, summary)
 
 

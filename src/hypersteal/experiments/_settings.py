@@ -78,6 +78,8 @@ _QUICK = {
         "kernel_cells": [["diabetes", "KernelRidge", "rbf", "gamma"],
                          ["diabetes", "KernelRidge", "poly", "degree,gamma"], ["iris", "SVC", "rbf", "gamma"]],
         "kernel_rows": 150,
+        # (dataset, estimator): ε of an SVR's tube, Huber's ε (each well under a second)
+        "shape_cells": [["diabetes", "SVR"], ["diabetes", "HuberRegressor"], ["geoorig", "HuberRegressor"]],
     },
     # Figs. 8-10 on the embedded platform (hypersteal.mlaas.study); the platform's own grid and folds
     # are its secret (7 values 1e-3..1e3, 5 folds)
@@ -126,7 +128,8 @@ _TINY["black_box"].update(regression=["ridge", "kernel_ridge"], classification=[
 _TINY["defence"].update(classification_dataset="iris", rows={}, kernel_rows=60, decimals=[1, 3],
                         algorithms=["ridge", "lasso", "kernel_ridge", "logistic_l2", "svm_hinge"])
 _TINY["unknowns"].update(class_weight_datasets=["iris"], class_weight_estimators=["LogisticRegression"],
-                         rows=100, kernel_rows=60, kernel_cells=[["diabetes", "KernelRidge", "rbf", "gamma"]])
+                         rows=100, kernel_rows=60, kernel_cells=[["diabetes", "KernelRidge", "rbf", "gamma"]],
+                         shape_cells=[["diabetes", "SVR"], ["diabetes", "HuberRegressor"]])
 _TINY["mlaas"].update(subsample=2000, fig8_fractions=[0.05], fig9_max_n=10**3, fig9_ladder=[0.3],
                       amazon_fractions=[0.05])
 

@@ -1,11 +1,11 @@
-"""Beyond λ (no figure of the paper): class weights and kernel parameters stolen together with λ, and which learner
-trained the parameters (:func:`hypersteal.identify`), on the bundled datasets — with the paper's setting (λ the
-only unknown, everything else known) as the baseline of every cell.
+"""Beyond λ (no figure of the paper): class weights, kernel parameters and loss-shape ε stolen together with λ,
+and which learner trained the parameters (:func:`hypersteal.identify`), on the bundled datasets — with the
+paper's setting (λ the only unknown, everything else known) as the baseline of every cell.
 
 Every fit is a real scikit-learn fit at its default tolerance (``LogisticRegression``, ``LinearSVC``, ``SVC``,
-``KernelRidge``). A cell records the relative error of λ (in the estimator's C or alpha) with everything known,
-the same with the extra unknowns, the error of each unknown, the relative width of its interval (how sharply the
-conditions determine it), and identify's verdict on the same parameters.
+``KernelRidge``, ``SVR``, ``HuberRegressor``). A cell records the relative error of λ (in the estimator's C or
+alpha) with everything known, the same with the extra unknowns, the error of each unknown, the relative width of
+its interval (how sharply the conditions determine it), and identify's verdict on the same parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._common import load_data, quiet
 
 NAME = "unknowns"
-DESCRIPTION = "Beyond λ: class weights and kernel γ/degree stolen with λ, and identify; baseline: λ alone."
+DESCRIPTION = "Beyond λ: class weights, kernel γ/degree and ε stolen with λ, and identify; baseline: λ alone."
 PAPER_CLAIM = ("The paper steals λ with everything else known (§III). The same stationarity conditions determine "
                "class weights (linearly, up to the loss's scale) and kernel parameters (by variable projection).")
 FIGURES = {"unknowns_profiles.png": "Profile of γ (and of the degree): how sharply the conditions determine them"}
@@ -31,13 +31,20 @@ def cells(settings: dict) -> list[dict]:
     for dataset, estimator, kernel, unknown in cfg["kernel_cells"]:
         out.append({"kind": "kernel", "dataset": dataset, "estimator": estimator, "kernel": kernel,
                     "unknown": unknown, "rows": cfg["kernel_rows"], "random_state": seed})
+    for dataset, estimator in cfg.get("shape_cells", []):
+        out.append({"kind": "shape", "dataset": dataset, "estimator": estimator, "unknown": "epsilon",
+                    "rows": cfg["kernel_rows"], "random_state": seed})
     return out
 
 
-def _estimator(spec: dict, d: int):
+def _estimator(spec: dict, d: int, y):
     from sklearn.kernel_ridge import KernelRidge
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.svm import SVC, LinearSVC
+    from sklearn.linear_model import HuberRegressor, LogisticRegression
+    from sklearn.svm import SVC, SVR, LinearSVC
+
+    if spec["kind"] == "shape":  # ε: half a standard deviation of the targets for the tube, scikit-learn's for Huber
+        return (SVR(C=1.0, epsilon=0.5 * float(y.std())) if spec["estimator"] == "SVR"
+                else HuberRegressor(alpha=1e-2, epsilon=1.35, max_iter=1000))
 
     if spec["kind"] == "class_weight":
         cw = spec["class_weight"]
@@ -66,7 +73,7 @@ def run_cell(spec: dict) -> dict:
     from hypersteal.registry import native
 
     X, y, meta = load_data(spec["dataset"], spec["rows"], spec["random_state"])
-    est = _estimator(spec, X.shape[1])
+    est = _estimator(spec, X.shape[1], y)
     with quiet():
         est.fit(X, y)
         # the stationarity attack alone (no replay of the training), as the joint attack is
@@ -80,10 +87,7 @@ def run_cell(spec: dict) -> dict:
            "baseline_status": str(baseline.status)}
     t0 = time.perf_counter()
     with quiet():
-        if spec["kind"] == "class_weight":
-            joint = hypersteal.steal_jointly(est, X, y, unknown="class_weight")
-        else:
-            joint = hypersteal.steal_jointly(est, X, y, unknown=spec["unknown"])
+        joint = hypersteal.steal_jointly(est, X, y, unknown=spec.get("unknown", "class_weight"))
     row["joint_seconds"] = time.perf_counter() - t0
     row.update(joint_status=str(joint.status), residual=float(joint.residual))
     if spec["kind"] == "class_weight":
@@ -99,6 +103,14 @@ def run_cell(spec: dict) -> dict:
                    ratio_rel_width=float((hi - lo) / ratio), balanced_truth=spec["class_weight"] == "balanced",
                    balanced_found=bool(joint.balanced), joint_rel_error=_rel(joint.native["C"], truth * scale),
                    identify_verdict=None, identify_best=None, identify_right=None)
+        return row
+    if spec["kind"] == "shape":
+        eps = float(joint.hyperparameters["epsilon"])
+        lo, hi = joint.intervals["epsilon"]
+        row.update(unknown="epsilon", joint_rel_error=_rel(joint.native[native_name], truth), epsilon_true=est.epsilon,
+                   epsilon_rel_error=_rel(eps, est.epsilon) if np.isfinite(eps) else float("inf"),
+                   epsilon_covered=bool(lo <= est.epsilon <= hi),
+                   epsilon_rel_width=float((hi - lo) / est.epsilon) if np.isfinite(hi - lo) else float("inf"))
         return row
     else:
         unknowns = spec["unknown"].split(",")
@@ -128,6 +140,7 @@ def summarise(settings: dict, rows: list[dict]) -> dict:
     ok = [r for r in rows if r.get("status") == "ok"]
     cw = [r for r in ok if r["kind"] == "class_weight"]
     kern = [r for r in ok if r["kind"] == "kernel"]
+    shape = [r for r in ok if r["kind"] == "shape"]
     return {
         "class_weight": [{k: r[k] for k in ("dataset", "n", "estimator", "class_weight", "baseline_rel_error",
                                              "joint_rel_error", "ratio_rel_error", "ratio_covered", "ratio_rel_width",
@@ -137,6 +150,9 @@ def summarise(settings: dict, rows: list[dict]) -> dict:
                                            "joint_rel_error", "gamma_rel_error", "gamma_rel_width", "gamma_covered",
                                            "degree_rel_error", "joint_status", "joint_seconds", "identify_verdict",
                                            "identify_best")} for r in kern],
+        "shape": [{k: r[k] for k in ("dataset", "n", "estimator", "baseline_rel_error", "joint_rel_error",
+                                     "epsilon_true", "epsilon_rel_error", "epsilon_rel_width", "epsilon_covered",
+                                     "joint_status", "joint_seconds")} for r in shape],
         "class_weight_covered": f"{sum(r['ratio_covered'] for r in cw)}/{len(cw)}",
         "balanced_right": f"{sum(r['balanced_found'] == r['balanced_truth'] for r in cw)}/{len(cw)}",
         "identify_right": f"{sum(bool(r['identify_right']) for r in kern)}/{len(kern)}",
@@ -158,12 +174,18 @@ def tables(s: dict) -> list[tuple[str, list[str], list[list[str]]]]:
            e(r["joint_rel_error"]), e(r["gamma_rel_error"]), e(r["gamma_rel_width"]),
            e(r["degree_rel_error"]), r["joint_status"], f"{r['identify_verdict']} ({r['identify_best']})"]
           for r in s.get("kernel", [])]
+    sh = [[f"{r['estimator']} on {r['dataset']} ({r['n']})", f"{r['epsilon_true']:.4g}", e(r["baseline_rel_error"]),
+           e(r["joint_rel_error"]), e(r["epsilon_rel_error"]), e(r["epsilon_rel_width"]),
+           "yes" if r["epsilon_covered"] else "no", r["joint_status"]] for r in s.get("shape", [])]
     return [("Class weights unknown (default-tolerance fits): relative errors, baseline = weights known",
              ["fit", "class_weight", "C error, weights known", "C error, weights unknown", "weight ratio error",
               "ratio interval width", '"balanced" found', "status"], cw),
             ("Kernel parameters unknown: relative errors, baseline = kernel known",
              ["fit", "unknown", "λ error, kernel known", "λ error, unknown", "γ error", "γ interval width",
-              "degree error", "status", "identify"], kn)]
+              "degree error", "status", "identify"], kn),
+            ("Loss-shape ε unknown (SVR's tube, Huber's threshold): relative errors, baseline = ε known",
+             ["fit", "true ε", "λ error, ε known", "λ error, ε unknown", "ε error", "ε interval width",
+              "ε in interval", "status"], sh)]
 
 
 def plot(settings: dict, rows: list[dict], out_dir) -> list[str]:
@@ -211,6 +233,10 @@ def findings(settings: dict, summary: dict) -> list[str]:
             out.append(f"{r['estimator']} ({r['kernel']}) on {r['dataset']}: γ within {r['gamma_rel_error']:.1e} "
                        f"(interval width {r['gamma_rel_width']:.1e} of γ), λ within {r['joint_rel_error']:.1e} "
                        f"(known kernel: {r['baseline_rel_error']:.1e}).")
+    for r in s.get("shape", []):
+        out.append(f"{r['estimator']} on {r['dataset']}: ε within {r['epsilon_rel_error']:.1e} (interval width "
+                   f"{r['epsilon_rel_width']:.1e} of ε, {'holding' if r['epsilon_covered'] else 'missing'} the "
+                   f"truth), λ within {r['joint_rel_error']:.1e} (ε known: {r['baseline_rel_error']:.1e}).")
     if s["failed"]:
         out.append(f"{len(s['failed'])} cell(s) failed: {s['failed'][0]}")
     return out

@@ -214,8 +214,10 @@ def _epsilon(algorithm, X, y, params, sample_weight, options, to_native) -> Join
     lo, hi = shape["interval"]
     centre = shape["value"] if shape["determined"] else (lo + hi) / 2 if np.isfinite(hi) else hi
     status = _status(inner.status, inner.residual, [(centre, (lo, hi))])
-    native = _native(to_native, inner.estimate, {"epsilon": shape["value"]})
-    return JointResult(algorithm, ("epsilon",), {**inner.estimate, "epsilon": shape["value"]},
+    # an ε the conditions leave a range of is reported as its centre where that range is narrow enough to count
+    value = shape["value"] if shape["determined"] else centre if status.has_value else float("nan")
+    native = _native(to_native, inner.estimate, {"epsilon": value})
+    return JointResult(algorithm, ("epsilon",), {**inner.estimate, "epsilon": value},
                        {**inner.intervals, "epsilon": (float(lo), float(hi))}, status, float(inner.residual),
                        inner.n_equations, native=native, warnings=list(inner.warnings))
 
