@@ -472,3 +472,17 @@ def test_multiclass_sgd_log_loss_is_one_vs_rest():
     r = steal(est, X, y)
     assert r.status is Status.EXACT and r.interval_source == "replay", r.summary()
     assert r.native["alpha"] == 1e-3
+
+
+def test_replay_finds_the_round_value_when_the_search_drifts_away():
+    """HuberRegressor stopped at max_iter=100 on GeoOrig: below alpha ≈ 1e-3 training barely changes, so the
+    search drifts eight decades down; the round values around the stationarity estimate still reproduce θ."""
+    from sklearn.linear_model import HuberRegressor
+
+    from hypersteal import datasets
+
+    geo = datasets.load("geoorig", subsample=400)
+    est = fit(make_pipeline(StandardScaler(), HuberRegressor(alpha=1e-3)), geo.X, geo.y)
+    assert est[-1].n_iter_ == est[-1].max_iter  # the premise: stopped by max_iter
+    r = steal(est, geo.X, geo.y, replay=600)
+    assert r.interval_source == "replay" and r.native["alpha"] == 1e-3, r.summary()

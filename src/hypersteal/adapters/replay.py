@@ -222,6 +222,10 @@ def _search(trainer: _Trainer, x0, span: float, budget: int) -> Replay:
         # right next to the best (the search can settle 1e-6 from the value, with an interval that misses it)
         far = d > REPLAY_RTOL
         found = _round_values(trainer, float(np.exp(best[0])), span if far else 1.0, within=np.inf if far else 1e-4)
+        if found is None and far and abs(best[0] - x0[0]) > np.log(10):
+            # training that λ barely moves (stopped by max_iter) drifts the search decades from the start: the
+            # round values around the stationarity estimate too
+            found = _round_values(trainer, float(np.exp(x0[0])), span)
     if found is not None:
         # reproduced bit for bit at that value; how far its neighbours are says how sharply that fixes λ
         # (chaotic training: not at all elsewhere; training insensitive to λ: a wide interval)
