@@ -236,6 +236,7 @@ def test_svr_epsilon_with_every_entry_point(make, regression):
     eps = joint.hyperparameters["epsilon"]
     assert joint.identifiable and joint.native["C"] == pytest.approx(2.0, rel=1e-8), joint.summary()
     assert plain.shape["epsilon"]["value"] == pytest.approx(eps, rel=1e-12) and plain.native["C"] == pytest.approx(2.0)
+    assert hypersteal.StealResult.from_dict(json.loads(json.dumps(plain.to_dict()))).shape == plain.shape
     lo, hi = joint.intervals["epsilon"]
     assert lo <= eps <= hi
     if isinstance(est, SVR):

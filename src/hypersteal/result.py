@@ -244,6 +244,9 @@ class StealResult:
         for key in ("intervals", "native_intervals"):
             kw[key] = {k: (_from_json_float(lo), _from_json_float(hi)) for k, (lo, hi) in d.get(key, {}).items()}
         kw["residual"] = _from_json_float(d["residual"])
+        kw["shape"] = {k: {"value": _from_json_float(v["value"]),
+                           "interval": tuple(_from_json_float(x) for x in v["interval"]),
+                           "determined": v["determined"]} for k, v in d.get("shape", {}).items()}
         kw.pop("extraction", None)
         return cls(**kw)
 
