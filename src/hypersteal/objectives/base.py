@@ -121,6 +121,18 @@ class Loss:
         return np.where(margin, self.kink_base(F, Y), self.grad(F, Y))
 
 
+@dataclass(frozen=True)
+class ImpliedEpsilon:
+    """What a fit says about its loss's unknown ε (an objective's ``implied_epsilon``): ``estimate``, the
+    ``interval`` of consistent values, whether the parameters pin it (``determined``), and why not where they
+    contradict every ε (``contradiction``)."""
+
+    estimate: float
+    interval: tuple[float, float]
+    determined: bool
+    contradiction: str = ""
+
+
 class SquaredLoss(Loss):
     """Σ (y − f)², gradient 2(f − y)."""
 

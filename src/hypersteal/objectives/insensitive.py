@@ -10,12 +10,10 @@ kink, at r = 0, carries a subgradient anywhere in [−1, 1].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .._validation import check_positive
-from .base import L2, KernelL2, Loss, _total
+from .base import L2, ImpliedEpsilon, KernelL2, Loss, _total
 from .kernel import KernelObjective
 from .linear import LinearObjective
 
@@ -127,17 +125,6 @@ _AT_BOUND_RTOL = 1e-6
 _AT_ZERO_RTOL = 1e-3
 
 
-@dataclass(frozen=True)
-class Tube:
-    """What the dual coefficients say about an unknown ε: ``estimate``, the ``interval`` of consistent values,
-    whether they pin it (``determined``), and why not where they contradict every ε (``contradiction``)."""
-
-    estimate: float
-    interval: tuple[float, float]
-    determined: bool
-    contradiction: str = ""
-
-
 class KernelSVREpsilonInsensitive(_Insensitive, KernelObjective):
     """Kernel SVR, ε-insensitive loss: ``Σ_i max(0, |y_i − f_i| − ε) + λ αᵀKα``, f = Kα + c.
 
@@ -149,7 +136,7 @@ class KernelSVREpsilonInsensitive(_Insensitive, KernelObjective):
     loss_class, penalties = EpsilonInsensitiveLoss, (KernelL2(),)
     option_defaults = {**KernelObjective.option_defaults, "epsilon": 0.1}
 
-    def tube(self, data, params) -> Tube:
+    def implied_epsilon(self, data, params) -> ImpliedEpsilon:
         """The tube width ε the dual coefficients imply, whatever ``epsilon`` this objective was given.
 
         At a minimum a point with α_i = 0 lies in the tube (|r_i| ≤ ε), one with α_i ≠ 0 on or outside it
@@ -169,13 +156,14 @@ class KernelSVREpsilonInsensitive(_Insensitive, KernelObjective):
         if np.any(wrong_side):  # only ε = 0 lets a point at r = 0 carry either sign (|r|'s kink is [−1, 1])
             off = float(np.max(r[wrong_side]))
             if off <= _AT_ZERO_RTOL * _unit(data.Y):
-                return Tube(0.0, (0.0, off), True)
-            return Tube(np.nan, (np.inf, -np.inf), False, f"{int(wrong_side.sum())} support vector(s) have a dual "
-                        "coefficient of the sign opposite to their residual: no ε makes these parameters a minimum")
+                return ImpliedEpsilon(0.0, (0.0, off), True)
+            return ImpliedEpsilon(np.nan, (np.inf, -np.inf), False,
+                                  f"{int(wrong_side.sum())} support vector(s) have a dual coefficient of the sign "
+                                  "opposite to their residual: no ε makes these parameters a minimum")
         free = sv & (np.abs(a) < amax * (1 - _AT_BOUND_RTOL))
         if np.any(free):
             edge = r[free]
-            return Tube(float(np.median(edge)), (float(edge.min()), float(edge.max())), True)
+            return ImpliedEpsilon(float(np.median(edge)), (float(edge.min()), float(edge.max())), True)
         if not np.isfinite(hi):  # no support vector: every point in the tube, ε ≥ the largest residual
-            return Tube(lo, (lo, np.inf), False)
-        return Tube(0.5 * (lo + hi), (lo, hi), False)
+            return ImpliedEpsilon(lo, (lo, np.inf), False)
+        return ImpliedEpsilon(0.5 * (lo + hi), (lo, hi), False)

@@ -16,10 +16,15 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import InputError, check_positive
-from .base import L2, Loss, _total
+from .base import L2, ImpliedEpsilon, Loss, _total
 from .linear import LinearObjective
 
 __all__ = ["HuberLoss", "HuberRegression"]
+
+#: A single outlier whose |z| the scale's condition puts ε within this fraction of sits on the kink: a fit with no
+#: outlier, where ε enters no condition (an inexact fit moves ε by about n·residual/(2z²) there, ~1e-4 at default
+#: tolerances on a few hundred rows).
+ON_THE_KINK = 1e-3
 
 
 class HuberLoss(Loss):
@@ -103,3 +108,48 @@ class HuberRegression(LinearObjective):
         b_scale = np.atleast_1d(self.loss.scale_grad(F, data.Y, params["scale"], data.w))
         extra = np.concatenate([b0, b_scale]) if self._fits_intercept(params) else b_scale
         return self._l1_split(b, self.penalty_gradients(data, params), self.pack(params), extra=(extra, None))
+
+    def implied_epsilon(self, data, params) -> ImpliedEpsilon:
+        """The ε the scale's condition implies, whatever ``epsilon`` this objective was given.
+
+        With z_i = r_i/σ and O the rows with |z_i| > ε, σ's condition Σ_{i∉O}(1 − z_i²) + (1 − ε²)|O| = 0 gives
+        ε² = (n − Σ_{i∉O} z_i²)/|O| once O is known; O is the k rows of largest |z| for the k at which that ε falls
+        between the k-th and the (k + 1)-th largest |z| (one pass over the sorted |z|; row weights weigh every
+        sum). The conditions in w and c are linear in (ε, λ) together (an outlier's gradient is 2ε·sign(z_i)·x_i):
+        a second, independent estimate, and the interval spans both. With no outlier (or one exactly at ε, the
+        same fit) ε enters no condition: every ε ≥ max |z| is consistent.
+        """
+        Z = ((data.Y - self.scores(data, params)) / params["scale"])[:, 0]
+        w = np.ones(len(Z)) if data.w is None else data.w[:, 0]
+        a = np.abs(Z)
+        order = np.argsort(-a)
+        a_sorted, w_sorted = a[order], w[order]
+        inside_sq = np.sum(w * Z ** 2) - np.concatenate([[0.0], np.cumsum(w_sorted * a_sorted ** 2)])  # k outliers
+        out_weight = np.concatenate([[0.0], np.cumsum(w_sorted)])
+        best = None
+        for k in range(1, len(a) + 1):
+            eps2 = (w.sum() - inside_sq[k]) / out_weight[k] if out_weight[k] > 0 else -1.0
+            if eps2 <= 0:
+                continue
+            eps = np.sqrt(eps2)
+            lower = a_sorted[k] if k < len(a) else 0.0  # the largest inlier's |z| is at most ε,
+            gap = max(lower - eps, eps - a_sorted[k - 1], 0.0) / eps  # the smallest outlier's above it
+            if best is None or gap < best[0]:
+                best = (gap, k, eps)
+            if gap == 0.0:
+                break
+        if best is None or best[0] > 1e-6 or (best[1] == 1 and best[2] >= a_sorted[0] * (1 - ON_THE_KINK)):
+            # no outlier, or one exactly at ε = its |z| (the same fit): every ε from there up is consistent
+            lo = float(a_sorted[0] if best is None else min(best[2], a_sorted[0]))
+            return ImpliedEpsilon(max(lo, 1.0), (lo, np.inf), False)
+        _, k, eps = best
+        out, inl = order[:k], order[k:]
+        s = np.sign(Z[out])
+        X, coef = data.X, self.pack(params)
+        # −2Σ_in w z x − 2ε Σ_out w s x + 2λ coef = 0, and (with an intercept) −2Σ_in w z − 2ε Σ_out w s = 0
+        A = np.column_stack([-2 * X[out].T @ (w[out] * s), 2 * coef])
+        b = 2 * X[inl].T @ (w[inl] * Z[inl])
+        if self._fits_intercept(params):
+            A, b = np.vstack([A, [-2 * np.sum(w[out] * s), 0.0]]), np.append(b, 2 * np.sum(w[inl] * Z[inl]))
+        linear = float(np.linalg.lstsq(A, b, rcond=None)[0][0]) if np.linalg.matrix_rank(A) == 2 else eps
+        return ImpliedEpsilon(float(eps), (min(eps, linear), max(eps, linear)), True)

@@ -188,29 +188,13 @@ def steal_jointly(model, X, y, params: Mapping | None = None, *, unknown: str | 
 
 
 def _epsilon(algorithm, X, y, params, sample_weight, options, to_native) -> JointResult:
-    """ε and λ at that ε: a kernel SVR's from which points sit on its tube's edge (:mod:`hypersteal.attack.shape`;
-    a number when a support vector is free, else the interval every ε of which puts the same points outside);
-    Huber regression's from the scale's condition (:mod:`._huber`)."""
+    """ε and λ at that ε (:mod:`hypersteal.attack.shape`: a kernel SVR's from which points sit on its tube's edge,
+    Huber regression's from its scale's condition), judged as the other unknowns are."""
     from ..attack import steal
 
     options = {k: v for k, v in options.items() if k != "epsilon"}
-    if algorithm == "huber_regression":
-        from ._huber import huber_epsilon
-
-        found = huber_epsilon(X, y, params, sample_weight)
-        inner = steal(algorithm, X, y, params, sample_weight=sample_weight, **options,
-                      epsilon=found.value if found.determined else max(found.interval[0], 1.0))
-        lo, hi = found.interval
-        if found.determined:  # at least what the residual explains, as for λ (Theorem 2)
-            rho = _policy.RESIDUAL_RELATIVE_FACTOR * inner.residual
-            lo, hi = min(lo, found.value / (1 + rho)), max(hi, found.value * (1 + rho))
-        shape = {"value": found.value, "interval": (lo, hi), "determined": found.determined}
-    elif LEARNERS[algorithm].family == "kernel" and LEARNERS[algorithm].loss == "epsilon_insensitive":
-        inner = steal(algorithm, X, y, params, sample_weight=sample_weight, epsilon=None, **options)
-        shape = inner.shape["epsilon"]
-    else:
-        raise InputError(f"{algorithm} has no ε to steal: epsilon is unknown for the kernel support vector regressor "
-                         "(SVR, NuSVR) and Huber regression (HuberRegressor).")
+    inner = steal(algorithm, X, y, params, sample_weight=sample_weight, epsilon=None, **options)
+    shape = inner.shape["epsilon"]
     lo, hi = shape["interval"]
     centre = shape["value"] if shape["determined"] else (lo + hi) / 2 if np.isfinite(hi) else hi
     status = _status(inner.status, inner.residual, [(centre, (lo, hi))])
