@@ -10,8 +10,6 @@ see :func:`nu_svr` and :func:`nu_svc` for what their fits give away.
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["linear_svr", "svr", "nu_svr", "nu_svc"]
 
 _LOSSES = {"epsilon_insensitive": "svr_epsilon_insensitive",
@@ -30,12 +28,10 @@ def linear_svr(est, X):
 def svr(est, X):
     """Every kernel, the linear one included, through the dual coefficients: each point outside the tube has
     α = ±C exactly, an equation for λ that the primal weights ``coef_`` of a linear kernel no longer hold."""
-    from .sklearn import _kernel_options, _to_native
+    from .sklearn import _kernel_options, _libsvm_params, _to_native
 
-    a = np.zeros(X.shape[0])
-    a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
     opts = {**_kernel_options(est, X), "epsilon": float(est.epsilon), "fit_intercept": True}
-    return ("kernel_svr_epsilon_insensitive", opts, {"dual_coef": a, "intercept": float(np.ravel(est.intercept_)[0])},
+    return ("kernel_svr_epsilon_insensitive", opts, _libsvm_params(est, X),
             _to_native("SVR", "kernel_svr_epsilon_insensitive", X))
 
 
@@ -53,13 +49,10 @@ def nu_svc(est, X):
     dual coefficients: ``native["C"]`` is the C of the ``SVC`` whose fit these parameters are. Two classes only:
     each one-vs-one pair of a multi-class NuSVC has its own ρ, hence its own C."""
     from .._validation import InputError
-    from .sklearn import _kernel_options, _to_native
+    from .sklearn import _kernel_options, _libsvm_params, _to_native
 
     if len(est.classes_) > 2:
         raise InputError(f"NuSVC with {len(est.classes_)} classes is not supported: each one-vs-one pair is rescaled "
                          "by its own ρ, so the pairs share ν but no C (λ). Steal a binary NuSVC, or each pair's.")
-    a = np.zeros(X.shape[0])
-    a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
     opts = {**_kernel_options(est, X), "fit_intercept": True}
-    return ("kernel_svm_hinge", opts, {"dual_coef": a, "intercept": float(np.ravel(est.intercept_)[0])},
-            _to_native("SVC", "kernel_svm_hinge", X))
+    return "kernel_svm_hinge", opts, _libsvm_params(est, X), _to_native("SVC", "kernel_svm_hinge", X)

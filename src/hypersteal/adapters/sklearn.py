@@ -181,14 +181,20 @@ def _svc_one_vs_one(est, K, y):
     return pairs
 
 
+def _libsvm_params(est, X) -> dict:
+    """A binary libsvm fit's representer weights on every training row (``dual_coef_`` placed at ``support_``, 0
+    elsewhere) and its intercept."""
+    a = np.zeros(X.shape[0])
+    a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
+    return {"dual_coef": a, "intercept": float(np.ravel(est.intercept_)[0])}
+
+
 def _svc(est, X):
     if len(est.classes_) > 2:  # one-vs-one: the pairs are stacked (see _leaf_problems)
         opts = _kernel_options(est, X)
         return "kernel_svm_hinge", {**opts, "fit_intercept": True}, None, _to_native("SVC", "kernel_svm_hinge", X)
-    a = np.zeros(X.shape[0])
-    a[est.support_] = np.asarray(est.dual_coef_, dtype=float).ravel()
     opts = _kernel_options(est, X)
-    params = {"dual_coef": a, "intercept": float(np.ravel(est.intercept_)[0])}
+    params = _libsvm_params(est, X)
     if opts["kernel"] == "linear":
         return "svm_hinge", {"fit_intercept": True}, {"coef": est.coef_, "intercept": params["intercept"]}, \
             _to_native("SVC", "svm_hinge", X)
